@@ -1,0 +1,98 @@
+//! The direct backend: IR to eBPF instructions without LLVM.
+//!
+//! Per function: order the reachable blocks, allocate registers, select instructions.
+
+pub mod insn;
+pub mod regalloc;
+pub mod select;
+
+use crate::spec::{MapSpec, ObjectSpec, ProgramSpec};
+use crate::CodegenError;
+use ebpfc_compiler::ir::{BlockId, Function, Module};
+use insn::Insn;
+
+/// One function's final instructions.
+pub struct Program {
+    pub name: String,
+    pub section: String,
+    pub insns: Vec<Insn>,
+    pub map_relocs: Vec<(usize, String)>,
+}
+
+/// Compiles every function of the module.
+pub fn compile(module: &Module) -> Result<Vec<Program>, CodegenError> {
+    module
+        .functions
+        .iter()
+        .map(|f| function(module, f))
+        .collect()
+}
+
+fn function(module: &Module, f: &Function) -> Result<Program, CodegenError> {
+    let order = reachable(f);
+    let alloc = regalloc::allocate(f, &order);
+    let selected = select::select(f, &order, &alloc)?;
+    let map_relocs = selected
+        .map_relocs
+        .into_iter()
+        .map(|(at, id)| {
+            let map = module
+                .maps
+                .get(id.0 as usize)
+                .ok_or_else(|| CodegenError::Bug(format!("map id {} out of range", id.0)))?;
+            Ok((at, map.name.clone()))
+        })
+        .collect::<Result<_, CodegenError>>()?;
+    Ok(Program {
+        name: f.name.clone(),
+        section: f.section.clone(),
+        insns: selected.insns,
+        map_relocs,
+    })
+}
+
+/// Blocks reachable from the entry, in index order.
+fn reachable(f: &Function) -> Vec<BlockId> {
+    let mut seen = vec![false; f.blocks.len()];
+    let mut stack = vec![BlockId(0)];
+    while let Some(b) = stack.pop() {
+        if std::mem::replace(&mut seen[b.0 as usize], true) {
+            continue;
+        }
+        stack.extend(f.blocks[b.0 as usize].term.successors());
+    }
+    (0..f.blocks.len())
+        .filter(|i| seen[*i])
+        .map(|i| BlockId(i as u32))
+        .collect()
+}
+
+/// The object spec for compiled programs.
+pub fn object_spec(module: &Module, programs: Vec<Program>) -> ObjectSpec {
+    let programs = programs
+        .into_iter()
+        .map(|p| ProgramSpec {
+            name: p.name,
+            section: p.section,
+            code: p.insns.iter().flat_map(Insn::encode).collect(),
+            map_relocs: p.map_relocs,
+        })
+        .collect();
+    let maps = module
+        .maps
+        .iter()
+        .map(|m| MapSpec {
+            name: m.name.clone(),
+            map_type: m.map_type,
+            key_size: m.key_size,
+            value_size: m.value_size,
+            max_entries: m.max_entries,
+            flags: 0,
+        })
+        .collect();
+    ObjectSpec {
+        programs,
+        maps,
+        metadata: module.meta.to_bytes(),
+    }
+}

@@ -1,0 +1,401 @@
+//! Instruction selection: one IR function to eBPF instructions, given the register
+//! allocation and the stack frame. Scratch registers r0-r5 are used only within the
+//! expansion of a single IR instruction; branch targets are patched once every block's
+//! position is known. Only blocks reachable from the entry are emitted (the verifier
+//! rejects unreachable code).
+
+use super::insn::{Alu, Insn, Jmp, R0, R1, R10, R2};
+use super::regalloc::{Allocation, Loc};
+use crate::CodegenError;
+use ebpfc_compiler::ir::{
+    AluOp, Arg, Base, BlockId, Cmp, Function, Inst, MapId, Operand, Term, VReg,
+};
+
+/// The eBPF stack limit of one program.
+pub const STACK_LIMIT: i32 = 512;
+
+/// A selected program: instructions and its map references.
+pub struct Selected {
+    pub insns: Vec<Insn>,
+    pub map_relocs: Vec<(usize, MapId)>,
+}
+
+struct Selector<'a> {
+    alloc: &'a Allocation,
+    slot_offsets: Vec<i32>,
+    spill_base: i32,
+    insns: Vec<Insn>,
+    map_relocs: Vec<(usize, MapId)>,
+    fixups: Vec<(usize, BlockId)>,
+}
+
+/// Selects instructions for `f` with blocks laid out in `order`.
+pub fn select(
+    f: &Function,
+    order: &[BlockId],
+    alloc: &Allocation,
+) -> Result<Selected, CodegenError> {
+    let (slot_offsets, spill_base) = frame(f, alloc)?;
+    let mut s = Selector {
+        alloc,
+        slot_offsets,
+        spill_base,
+        insns: Vec::new(),
+        map_relocs: Vec::new(),
+        fixups: Vec::new(),
+    };
+    let mut starts = vec![0usize; f.blocks.len()];
+    for (i, b) in order.iter().enumerate() {
+        starts[b.0 as usize] = s.insns.len();
+        let block = &f.blocks[b.0 as usize];
+        for inst in &block.insts {
+            s.inst(inst);
+        }
+        s.term(&block.term, order.get(i + 1).copied());
+    }
+    for (at, target) in std::mem::take(&mut s.fixups) {
+        let off = starts[target.0 as usize] as i64 - at as i64 - 1;
+        s.insns[at].off = i16::try_from(off).map_err(|_| {
+            CodegenError::User(
+                "the program is too large: a jump spans more than 32767 instructions".into(),
+            )
+        })?;
+    }
+    Ok(Selected {
+        insns: s.insns,
+        map_relocs: s.map_relocs,
+    })
+}
+
+/// Stack offsets (from r10) of each slot, and where spill slots start.
+fn frame(f: &Function, alloc: &Allocation) -> Result<(Vec<i32>, i32), CodegenError> {
+    let mut used = 0i32;
+    let mut offsets = Vec::with_capacity(f.slots.len());
+    for slot in &f.slots {
+        used += slot.size as i32;
+        offsets.push(-used);
+    }
+    let spill_base = -used;
+    let total = used + 8 * alloc.spills as i32;
+    if total > STACK_LIMIT {
+        return Err(CodegenError::User(format!(
+            "probe '{}' needs {total} bytes of stack but eBPF allows {STACK_LIMIT}; use fewer or shorter strings, tuples or printf arguments in one probe",
+            f.name
+        )));
+    }
+    Ok((offsets, spill_base))
+}
+
+impl Selector<'_> {
+    fn push(&mut self, insn: Insn) {
+        self.insns.push(insn);
+    }
+
+    fn loc(&self, v: VReg) -> Loc {
+        self.alloc.locs[v.0 as usize].unwrap_or(Loc::Reg(R0))
+    }
+
+    fn spill_off(&self, n: u32) -> i16 {
+        (self.spill_base - 8 * (n as i32 + 1)) as i16
+    }
+
+    /// The physical register holding `v`, loading a spilled value into `scratch`.
+    fn use_reg(&mut self, v: VReg, scratch: u8) -> u8 {
+        match self.loc(v) {
+            Loc::Reg(r) => r,
+            Loc::Spill(n) => {
+                let off = self.spill_off(n);
+                self.push(Insn::load(8, scratch, R10, off));
+                scratch
+            }
+        }
+    }
+
+    /// The register to compute `v` into (r0 for spilled vregs; see `finish_def`).
+    fn def_reg(&self, v: VReg) -> u8 {
+        match self.loc(v) {
+            Loc::Reg(r) => r,
+            Loc::Spill(_) => R0,
+        }
+    }
+
+    /// Writes a spilled vreg back from the register it was computed in.
+    fn finish_def(&mut self, v: VReg, reg: u8) {
+        if let Loc::Spill(n) = self.loc(v) {
+            let off = self.spill_off(n);
+            self.push(Insn::store(8, R10, reg, off));
+        }
+    }
+
+    /// Puts `op` into register `dst`.
+    fn materialize(&mut self, dst: u8, op: Operand) {
+        match op {
+            Operand::Imm(i) if i32::try_from(i).is_ok() => self.push(Insn::mov_imm(dst, i as i32)),
+            Operand::Imm(i) => self.insns.extend(Insn::ld_imm64(dst, 0, i)),
+            Operand::Reg(v) => match self.loc(v) {
+                Loc::Reg(r) if r == dst => {}
+                Loc::Reg(r) => self.push(Insn::mov(dst, r)),
+                Loc::Spill(n) => {
+                    let off = self.spill_off(n);
+                    self.push(Insn::load(8, dst, R10, off));
+                }
+            },
+        }
+    }
+
+    /// `(register, offset)` addressing `base + offset`.
+    fn address(&mut self, base: Base, offset: i32) -> (u8, i16) {
+        match base {
+            Base::Reg(v) => (self.use_reg(v, R1), offset as i16),
+            Base::Slot(s) => (R10, (self.slot_offsets[s.0 as usize] + offset) as i16),
+        }
+    }
+
+    fn inst(&mut self, inst: &Inst) {
+        match inst {
+            Inst::Ctx { dst } => self.mov_from(*dst, R1),
+            Inst::Mov { dst, src } => {
+                let d = self.def_reg(*dst);
+                self.materialize(d, *src);
+                self.finish_def(*dst, d);
+            }
+            Inst::Alu { dst, op, lhs, rhs } => self.alu(*dst, *op, *lhs, *rhs),
+            Inst::Neg { dst, src } => {
+                let d = self.def_reg(*dst);
+                self.materialize(d, Operand::Reg(*src));
+                self.push(Insn::alu_imm(Alu::Neg, d, 0));
+                self.finish_def(*dst, d);
+            }
+            Inst::Ext {
+                dst,
+                src,
+                size,
+                signed,
+            } => self.ext(*dst, *src, *size, *signed),
+            Inst::Set {
+                dst,
+                cond,
+                lhs,
+                rhs,
+            } => self.set(*dst, *cond, *lhs, *rhs),
+            Inst::Load {
+                dst,
+                base,
+                offset,
+                size,
+                signed,
+            } => {
+                let (reg, off) = self.address(*base, *offset);
+                let d = self.def_reg(*dst);
+                self.push(Insn::load(*size, d, reg, off));
+                if *signed && *size < 8 {
+                    self.sign_extend(d, *size);
+                }
+                self.finish_def(*dst, d);
+            }
+            Inst::Store {
+                base,
+                offset,
+                size,
+                value,
+            } => self.store(*base, *offset, *size, *value),
+            Inst::Call {
+                dst, helper, args, ..
+            } => self.call(*dst, *helper, args),
+        }
+    }
+
+    fn mov_from(&mut self, dst: VReg, src: u8) {
+        let d = self.def_reg(dst);
+        if d != src {
+            self.push(Insn::mov(d, src));
+        }
+        self.finish_def(dst, d);
+    }
+
+    fn alu(&mut self, dst: VReg, op: AluOp, lhs: VReg, rhs: Operand) {
+        let d = self.def_reg(dst);
+        let rhs_reg = match rhs {
+            Operand::Imm(i) if i32::try_from(i).is_ok() => None,
+            Operand::Imm(i) => {
+                self.insns.extend(Insn::ld_imm64(R2, 0, i));
+                Some(R2)
+            }
+            Operand::Reg(v) => {
+                let r = self.use_reg(v, R2);
+                if r == d && v != lhs {
+                    self.push(Insn::mov(R2, r));
+                    Some(R2)
+                } else {
+                    Some(r)
+                }
+            }
+        };
+        self.materialize(d, Operand::Reg(lhs));
+        let imm = match rhs {
+            Operand::Imm(i) => i as i32,
+            Operand::Reg(_) => 0,
+        };
+        let (code, signed) = alu_code(op);
+        let insn = match (signed, rhs_reg) {
+            (true, src) => Insn::alu_signed(code, d, src, imm),
+            (false, Some(src)) => Insn::alu_reg(code, d, src),
+            (false, None) => Insn::alu_imm(code, d, imm),
+        };
+        self.push(insn);
+        self.finish_def(dst, d);
+    }
+
+    fn ext(&mut self, dst: VReg, src: VReg, size: u8, signed: bool) {
+        let d = self.def_reg(dst);
+        let s = self.use_reg(src, R1);
+        match (size, signed) {
+            (8, _) => self.materialize(d, Operand::Reg(src)),
+            (4, false) => self.push(Insn::mov32(d, s)),
+            (_, false) => {
+                self.materialize(d, Operand::Reg(src));
+                let mask = if size == 1 { 0xff } else { 0xffff };
+                self.push(Insn::alu_imm(Alu::And, d, mask));
+            }
+            (_, true) => {
+                self.materialize(d, Operand::Reg(src));
+                self.sign_extend(d, size);
+            }
+        }
+        self.finish_def(dst, d);
+    }
+
+    fn sign_extend(&mut self, reg: u8, size: u8) {
+        let shift = 64 - 8 * i32::from(size);
+        self.push(Insn::alu_imm(Alu::Lsh, reg, shift));
+        self.push(Insn::alu_imm(Alu::Arsh, reg, shift));
+    }
+
+    /// `dst = cond(lhs, rhs) ? 1 : 0`, computed in r0.
+    fn set(&mut self, dst: VReg, cond: Cmp, lhs: VReg, rhs: Operand) {
+        self.push(Insn::mov_imm(R0, 1));
+        self.compare_jump(cond, lhs, rhs, 1);
+        self.push(Insn::mov_imm(R0, 0));
+        self.mov_from(dst, R0);
+    }
+
+    /// A conditional jump with offset `off`; returns its index.
+    fn compare_jump(&mut self, cond: Cmp, lhs: VReg, rhs: Operand, off: i16) -> usize {
+        let l = self.use_reg(lhs, R1);
+        let op = jmp_code(cond);
+        let insn = match rhs {
+            Operand::Imm(i) if i32::try_from(i).is_ok() => Insn::jmp_imm(op, l, i as i32, off),
+            Operand::Imm(i) => {
+                self.insns.extend(Insn::ld_imm64(R2, 0, i));
+                Insn::jmp_reg(op, l, R2, off)
+            }
+            Operand::Reg(v) => {
+                let r = self.use_reg(v, R2);
+                Insn::jmp_reg(op, l, r, off)
+            }
+        };
+        self.push(insn);
+        self.insns.len() - 1
+    }
+
+    fn store(&mut self, base: Base, offset: i32, size: u8, value: Operand) {
+        match value {
+            Operand::Imm(i) if i32::try_from(i).is_ok() => {
+                let (reg, off) = self.address(base, offset);
+                self.push(Insn::store_imm(size, reg, off, i as i32));
+            }
+            _ => {
+                self.materialize(R2, value);
+                let (reg, off) = self.address(base, offset);
+                self.push(Insn::store(size, reg, R2, off));
+            }
+        }
+    }
+
+    fn call(&mut self, dst: Option<VReg>, helper: u32, args: &[Arg]) {
+        for (i, arg) in args.iter().enumerate() {
+            let reg = R1 + i as u8;
+            match arg {
+                Arg::Val(op) => self.materialize(reg, *op),
+                Arg::Slot(s, off) => {
+                    self.push(Insn::mov(reg, R10));
+                    self.push(Insn::alu_imm(
+                        Alu::Add,
+                        reg,
+                        self.slot_offsets[s.0 as usize] + off,
+                    ));
+                }
+                Arg::Map(m) => {
+                    self.map_relocs.push((self.insns.len(), *m));
+                    self.insns.extend(Insn::ld_imm64(reg, 1, 0));
+                }
+            }
+        }
+        self.push(Insn::call(helper));
+        if let Some(d) = dst {
+            self.mov_from(d, R0);
+        }
+    }
+
+    fn term(&mut self, term: &Term, next: Option<BlockId>) {
+        match term {
+            Term::Jump(b) if Some(*b) == next => {}
+            Term::Jump(b) => self.jump(*b),
+            Term::Branch {
+                cond,
+                lhs,
+                rhs,
+                then,
+                otherwise,
+            } => {
+                let at = self.compare_jump(*cond, *lhs, *rhs, 0);
+                self.fixups.push((at, *then));
+                if Some(*otherwise) != next {
+                    self.jump(*otherwise);
+                }
+            }
+            Term::Return(v) => {
+                self.materialize(R0, *v);
+                self.push(Insn::exit());
+            }
+        }
+    }
+
+    fn jump(&mut self, target: BlockId) {
+        self.fixups.push((self.insns.len(), target));
+        self.push(Insn::jmp_imm(Jmp::Ja, 0, 0, 0));
+    }
+}
+
+fn alu_code(op: AluOp) -> (Alu, bool) {
+    match op {
+        AluOp::Add => (Alu::Add, false),
+        AluOp::Sub => (Alu::Sub, false),
+        AluOp::Mul => (Alu::Mul, false),
+        AluOp::UDiv => (Alu::Div, false),
+        AluOp::SDiv => (Alu::Div, true),
+        AluOp::UMod => (Alu::Mod, false),
+        AluOp::SMod => (Alu::Mod, true),
+        AluOp::And => (Alu::And, false),
+        AluOp::Or => (Alu::Or, false),
+        AluOp::Xor => (Alu::Xor, false),
+        AluOp::Shl => (Alu::Lsh, false),
+        AluOp::LShr => (Alu::Rsh, false),
+        AluOp::AShr => (Alu::Arsh, false),
+    }
+}
+
+fn jmp_code(cond: Cmp) -> Jmp {
+    match cond {
+        Cmp::Eq => Jmp::Jeq,
+        Cmp::Ne => Jmp::Jne,
+        Cmp::ULt => Jmp::Jlt,
+        Cmp::ULe => Jmp::Jle,
+        Cmp::UGt => Jmp::Jgt,
+        Cmp::UGe => Jmp::Jge,
+        Cmp::SLt => Jmp::Jslt,
+        Cmp::SLe => Jmp::Jsle,
+        Cmp::SGt => Jmp::Jsgt,
+        Cmp::SGe => Jmp::Jsge,
+    }
+}

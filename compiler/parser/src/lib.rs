@@ -1,0 +1,94 @@
+//! The ebpfc front end: source text to [`ast::Program`], or parse diagnostics.
+//!
+//! The pipeline is [`lexer`] (logos tokens, plus hand-scanned probe headers, `#` lines
+//! and C definitions) → [`classify`] (casts) → the lalrpop grammar (`grammar.lalrpop`)
+//! building the AST through [`actions`]. Errors are collected, not stopped at the
+//! first: the lexer reports and continues, and the grammar recovers at statement and
+//! item level. Input can never make the parser panic or recurse without bound.
+
+pub mod ast;
+pub mod span;
+
+mod actions;
+mod classify;
+mod depth;
+mod diagnostics;
+mod dump;
+mod header;
+mod lexer;
+mod literal;
+mod precedence;
+mod token;
+
+lalrpop_util::lalrpop_mod!(
+    #[allow(clippy::all, clippy::pedantic, unused_parens, unused_imports)]
+    grammar
+);
+
+#[cfg(test)]
+mod tests;
+
+use std::convert::Infallible;
+
+use codespan_reporting::diagnostic::Diagnostic;
+
+type ParseError<'a> = lalrpop_util::ParseError<usize, token::Tok<'a>, Infallible>;
+
+pub use depth::MAX_DEPTH;
+pub use diagnostics::render;
+pub use dump::{dump, type_text};
+pub use lexer::{MAX_NESTING, MAX_STATEMENT_TOKENS};
+
+/// Parses a whole script. On failure, returns every problem found, in source order;
+/// render them with [`render`] (file id `()`, e.g. a `SimpleFile`).
+pub fn parse(source: &str) -> Result<ast::Program, Vec<Diagnostic<()>>> {
+    if u32::try_from(source.len()).is_err() {
+        return Err(vec![
+            Diagnostic::error().with_message("the script is larger than 4 GiB")
+        ]);
+    }
+    let mut lexer = lexer::Lexer::new(source);
+    let mut issues = Vec::new();
+    let result = grammar::ProgramParser::new().parse(&mut issues, &mut lexer);
+    let lexed = lexer.finish();
+    if lexed.fatal {
+        return Err(lexed.diags);
+    }
+    let ctx = diagnostics::Context {
+        src: source,
+        brackets: &lexed.brackets,
+    };
+    // An unexpected end of input after a lexical error (an unterminated string or
+    // comment swallowing the rest) is a consequence, not a second problem.
+    let lexer_failed = !lexed.diags.is_empty();
+    let mut diags = lexed.diags;
+    let mut report = |err: ParseError<'_>| {
+        if !(lexer_failed && matches!(err, lalrpop_util::ParseError::UnrecognizedEof { .. })) {
+            diags.push(ctx.parse_error(err));
+        }
+    };
+    let mut checks = Vec::new();
+    for issue in issues {
+        match issue {
+            actions::Issue::Recovered(rec) => report(rec.error),
+            actions::Issue::Diag(diag) => checks.push(diag),
+        }
+    }
+    let items = result.unwrap_or_else(|err| {
+        report(err);
+        Vec::new()
+    });
+    diags.extend(checks);
+    if diags.is_empty() {
+        let program = ast::Program {
+            items,
+            span: span::Span::new(0, source.len()),
+        };
+        return match depth::check(&program) {
+            None => Ok(program),
+            Some(diag) => Err(vec![diag]),
+        };
+    }
+    diags.sort_by_key(|d| d.labels.first().map_or(0, |l| l.range.start));
+    Err(diags)
+}

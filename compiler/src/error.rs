@@ -1,0 +1,58 @@
+//! The two kinds of failure: user errors (diagnostics about the program) and compiler
+//! bugs (an internal invariant broke). They are different types so a bug can never be
+//! shown as if the user caused it.
+
+use codespan_reporting::diagnostic::{Diagnostic, Label};
+use ebpfc_parser::span::Span;
+
+/// One or more diagnostics about the user's program, ready to render.
+#[derive(Debug, Clone, Default)]
+pub struct Diagnostics(pub Vec<Diagnostic<()>>);
+
+/// An internal invariant of the compiler broke: never the user's fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bug(pub String);
+
+/// Why compilation stopped.
+#[derive(Debug, Clone)]
+pub enum CompileError {
+    User(Diagnostics),
+    Bug(Bug),
+}
+
+impl From<Diagnostics> for CompileError {
+    fn from(d: Diagnostics) -> Self {
+        CompileError::User(d)
+    }
+}
+
+impl From<Bug> for CompileError {
+    fn from(b: Bug) -> Self {
+        CompileError::Bug(b)
+    }
+}
+
+impl std::fmt::Display for Bug {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "internal compiler error: {}", self.0)
+    }
+}
+
+/// An error diagnostic with one primary label.
+pub fn error(message: impl Into<String>, span: Span, label: impl Into<String>) -> Diagnostic<()> {
+    Diagnostic::error()
+        .with_message(message.into())
+        .with_labels(vec![
+            Label::primary((), span.range()).with_message(label.into())
+        ])
+}
+
+impl Diagnostics {
+    pub fn push(&mut self, d: Diagnostic<()>) {
+        self.0.push(d);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}

@@ -1,0 +1,20 @@
+//! BPF helper functions the generated code calls: (helper id, name).
+
+pub type Helper = (u32, &'static str);
+
+pub const MAP_LOOKUP: Helper = (1, "map_lookup_elem");
+pub const MAP_UPDATE: Helper = (2, "map_update_elem");
+pub const MAP_DELETE: Helper = (3, "map_delete_elem");
+pub const KTIME_GET_NS: Helper = (5, "ktime_get_ns");
+pub const GET_PRANDOM_U32: Helper = (7, "get_prandom_u32");
+pub const GET_SMP_PROCESSOR_ID: Helper = (8, "get_smp_processor_id");
+pub const GET_CURRENT_PID_TGID: Helper = (14, "get_current_pid_tgid");
+pub const GET_CURRENT_UID_GID: Helper = (15, "get_current_uid_gid");
+pub const GET_CURRENT_COMM: Helper = (16, "get_current_comm");
+pub const GET_CURRENT_TASK: Helper = (35, "get_current_task");
+pub const PROBE_READ_USER: Helper = (112, "probe_read_user");
+pub const PROBE_READ_KERNEL: Helper = (113, "probe_read_kernel");
+pub const PROBE_READ_USER_STR: Helper = (114, "probe_read_user_str");
+pub const PROBE_READ_KERNEL_STR: Helper = (115, "probe_read_kernel_str");
+pub const JIFFIES64: Helper = (118, "jiffies64");
+pub const RINGBUF_OUTPUT: Helper = (130, "ringbuf_output");

@@ -1,0 +1,137 @@
+//! The ebpfc compiler: AST to typed IR, checked against kernel types.
+//!
+//! The pipeline, in order:
+//! 1. [`probes::expand`]: attach points become concrete targets (wildcards expanded);
+//! 2. [`lower`] (learning pass): every map's signature is learned from its assignments;
+//! 3. [`lower`] (emitting pass): each probe target becomes an IR function, type errors
+//!    are collected;
+//! 4. the module gets its map definitions and the runtime metadata.
+
+pub mod builder;
+pub mod error;
+pub mod helpers;
+pub mod ir;
+pub mod ir_dump;
+pub mod lower;
+pub mod probes;
+pub mod suggest;
+pub mod tracefs;
+pub mod types;
+
+use ebpfc_parser::ast;
+use ebpfc_stdlib::meta;
+use error::{CompileError, Diagnostics};
+use ir::{MapDef, MapId, Module};
+use lower::{Lower, ModuleState};
+use probes::Target;
+use tracefs::TraceFs;
+
+const BPF_MAP_TYPE_RINGBUF: u32 = 27;
+/// Name of the event ring buffer map.
+pub const RINGBUF_NAME: &str = "events";
+const RINGBUF_SIZE: u32 = 1 << 20;
+
+/// Compiles a parsed program to IR, using `tracefs` for tracepoint formats.
+pub fn compile(program: &ast::Program, tracefs: &TraceFs) -> Result<Module, CompileError> {
+    let mut diags = Diagnostics::default();
+    let probes = expand_probes(program, tracefs, &mut diags);
+    if !diags.is_empty() {
+        return Err(diags.into());
+    }
+    let mut state = ModuleState {
+        learning: true,
+        ..Default::default()
+    };
+    lower_all(&probes, &mut state);
+    for (i, sig) in state.maps.values_mut().enumerate() {
+        sig.id = MapId(i as u32);
+    }
+    state.ringbuf = MapId(state.maps.len() as u32);
+    state.formats.clear();
+    state.learning = false;
+    let functions = lower_all(&probes, &mut state);
+    if !state.diags.is_empty() {
+        return Err(std::mem::take(&mut state.diags).into());
+    }
+    Ok(assemble(functions, &probes, state))
+}
+
+/// Every probe block with its expanded targets.
+fn expand_probes<'p>(
+    program: &'p ast::Program,
+    tracefs: &TraceFs,
+    diags: &mut Diagnostics,
+) -> Vec<(&'p ast::Probe, Vec<Target>)> {
+    let mut out = Vec::new();
+    for item in &program.items {
+        if let ast::Item::Probe(probe) = item {
+            let targets = probe
+                .attach
+                .iter()
+                .flat_map(|ap| probes::expand(ap, tracefs, diags))
+                .collect();
+            out.push((probe, targets));
+        }
+    }
+    if out.is_empty() && diags.is_empty() {
+        diags.push(error::error(
+            "the program has no probes",
+            program.span,
+            "nothing to attach",
+        ));
+    }
+    out
+}
+
+fn lower_all(probes: &[(&ast::Probe, Vec<Target>)], state: &mut ModuleState) -> Vec<ir::Function> {
+    let mut functions = Vec::new();
+    for (probe, targets) in probes {
+        for target in targets {
+            let mut lower = Lower::new(state, target);
+            lower.probe(probe);
+            let name = format!("probe{}", functions.len());
+            functions.push(lower.b.build(name, target.section.clone()));
+        }
+    }
+    functions
+}
+
+fn assemble(
+    functions: Vec<ir::Function>,
+    probes: &[(&ast::Probe, Vec<Target>)],
+    state: ModuleState,
+) -> Module {
+    let (mut maps, map_infos) = lower::map_defs(&state);
+    let ringbuf = state.uses_ringbuf.then(|| RINGBUF_NAME.to_string());
+    if state.uses_ringbuf {
+        maps.push(MapDef {
+            name: RINGBUF_NAME.to_string(),
+            map_type: BPF_MAP_TYPE_RINGBUF,
+            key_size: 0,
+            value_size: 0,
+            max_entries: RINGBUF_SIZE,
+        });
+    }
+    let targets = probes.iter().flat_map(|(_, targets)| targets);
+    let probes = functions
+        .iter()
+        .zip(targets)
+        .map(|(f, t)| meta::Probe {
+            program: f.name.clone(),
+            name: t.name.clone(),
+            attach: t.attach.clone(),
+        })
+        .collect();
+    let meta = meta::Metadata {
+        version: meta::VERSION,
+        probes,
+        maps: map_infos,
+        formats: state.formats,
+        ringbuf,
+    };
+    Module {
+        functions,
+        maps,
+        meta,
+    }
+}

@@ -1,0 +1,474 @@
+//! Expressions and conditions: integer arithmetic with C semantics (signedness decides
+//! division, shifts and comparisons), string comparison, variables, map reads, field
+//! access on tracepoint `args`, casts, and short-circuit conditions.
+
+use super::{Lower, Val, Var};
+use crate::ir::{AluOp, Base, BlockId, Cmp, Inst, Operand, Term, VReg};
+use crate::tracefs::FieldType;
+use crate::types::Type;
+use ebpfc_parser::ast::{BinOp, Expr, ExprKind, TypeKind, UnaryOp};
+
+impl Lower<'_> {
+    /// Lowers an expression to a value; errors are reported and yield a zero.
+    pub(super) fn expr(&mut self, e: &Expr) -> Val {
+        match &e.kind {
+            ExprKind::Int { value, .. } => {
+                Val::Scalar(Operand::Imm(*value as i64), int_literal_type(*value))
+            }
+            ExprKind::Bool(b) => Val::Scalar(
+                Operand::Imm(i64::from(*b)),
+                Type::Int {
+                    size: 1,
+                    signed: false,
+                },
+            ),
+            ExprKind::Str(s) => self.str_literal(s),
+            ExprKind::Variable(name) => self.variable(name, e),
+            ExprKind::Ident(name) => self.builtin(name, e.span),
+            ExprKind::Map { name, keys } => self.read_map(name, keys, e.span),
+            ExprKind::Call { name, args } => self.call(&name.node, args, e.span),
+            ExprKind::Unary { op, expr } => self.unary(*op, expr),
+            ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, e),
+            ExprKind::Field { expr, field, .. } => self.field(expr, &field.node, field.span),
+            ExprKind::Cast { ty, expr } => self.cast(ty, expr),
+            ExprKind::Ternary {
+                cond,
+                then: Some(then),
+                otherwise,
+            } => self.ternary(cond, then, otherwise),
+            _ => {
+                self.error(
+                    "this expression is not supported yet",
+                    e.span,
+                    "unsupported",
+                );
+                Val::zero()
+            }
+        }
+    }
+
+    /// Lowers an expression that must be an integer.
+    pub(super) fn int_operand(&mut self, e: &Expr) -> Operand {
+        match self.expr(e) {
+            Val::Scalar(op, _) => op,
+            other => {
+                self.error(
+                    format!("expected an integer, found {}", other.ty()),
+                    e.span,
+                    "not an integer",
+                );
+                Operand::Imm(0)
+            }
+        }
+    }
+
+    /// The value of a constant integer expression, if it is one.
+    pub(super) fn const_int(&mut self, e: &Expr) -> Option<i64> {
+        match &e.kind {
+            ExprKind::Int { value, .. } => Some(*value as i64),
+            ExprKind::Unary {
+                op: UnaryOp::Neg,
+                expr,
+            } => self.const_int(expr).map(i64::wrapping_neg),
+            _ => None,
+        }
+    }
+
+    fn variable(&mut self, name: &str, e: &Expr) -> Val {
+        match self.vars.get(name) {
+            Some(Var::Scalar(r, ty)) => Val::Scalar(Operand::Reg(*r), ty.clone()),
+            Some(Var::Str(slot, size)) => Val::Str(*slot, *size),
+            None => {
+                self.error(
+                    format!("variable {name} is used before it is assigned"),
+                    e.span,
+                    "undefined variable",
+                );
+                Val::zero()
+            }
+        }
+    }
+
+    fn unary(&mut self, op: UnaryOp, inner: &Expr) -> Val {
+        let (src, ty) = match self.expr(inner) {
+            Val::Scalar(op, ty) => (op, ty),
+            other => {
+                self.error(
+                    format!("operator needs an integer, found {}", other.ty()),
+                    inner.span,
+                    "here",
+                );
+                return Val::zero();
+            }
+        };
+        let dst = self.b.vreg();
+        let r = self.b.reg(src);
+        match op {
+            UnaryOp::Neg => self.b.emit(Inst::Neg { dst, src: r }),
+            UnaryOp::BitNot => self.b.emit(Inst::Alu {
+                dst,
+                op: AluOp::Xor,
+                lhs: r,
+                rhs: Operand::Imm(-1),
+            }),
+            UnaryOp::Not => self.b.emit(Inst::Set {
+                dst,
+                cond: Cmp::Eq,
+                lhs: r,
+                rhs: Operand::Imm(0),
+            }),
+            UnaryOp::Deref | UnaryOp::AddrOf => {
+                self.error(
+                    "pointer operations are not supported yet",
+                    inner.span,
+                    "here",
+                );
+            }
+        }
+        let ty = if op == UnaryOp::Not {
+            Type::Int {
+                size: 1,
+                signed: false,
+            }
+        } else {
+            ty
+        };
+        Val::Scalar(Operand::Reg(dst), ty)
+    }
+
+    fn binary(&mut self, op: BinOp, lhs: &Expr, rhs: &Expr, e: &Expr) -> Val {
+        if matches!(op, BinOp::LogAnd | BinOp::LogOr) || comparison(op, true).is_some() {
+            return self.bool_value(e);
+        }
+        let (a, at) = self.scalar(lhs);
+        let (b, bt) = self.scalar(rhs);
+        let signed = at.is_signed() && bt.is_signed();
+        let alu = match op {
+            BinOp::Add => AluOp::Add,
+            BinOp::Sub => AluOp::Sub,
+            BinOp::Mul => AluOp::Mul,
+            BinOp::Div if signed => AluOp::SDiv,
+            BinOp::Div => AluOp::UDiv,
+            BinOp::Mod if signed => AluOp::SMod,
+            BinOp::Mod => AluOp::UMod,
+            BinOp::BitAnd => AluOp::And,
+            BinOp::BitOr => AluOp::Or,
+            BinOp::BitXor => AluOp::Xor,
+            BinOp::Shl => AluOp::Shl,
+            BinOp::Shr if at.is_signed() => AluOp::AShr,
+            _ => AluOp::LShr,
+        };
+        if let (Operand::Imm(x), Operand::Imm(y)) = (a, b) {
+            if let Some(v) = fold(alu, x, y) {
+                return Val::Scalar(Operand::Imm(v), Type::Int { size: 8, signed });
+            }
+        }
+        let dst = self.b.vreg();
+        let lhs = self.b.reg(a);
+        self.b.emit(Inst::Alu {
+            dst,
+            op: alu,
+            lhs,
+            rhs: b,
+        });
+        Val::Scalar(Operand::Reg(dst), Type::Int { size: 8, signed })
+    }
+
+    /// Lowers an integer operand, reporting non-integers.
+    fn scalar(&mut self, e: &Expr) -> (Operand, Type) {
+        match self.expr(e) {
+            Val::Scalar(op, ty) => (op, ty),
+            other => {
+                self.error(
+                    format!("arithmetic needs integers, found {}", other.ty()),
+                    e.span,
+                    "not an integer",
+                );
+                (Operand::Imm(0), Type::I64)
+            }
+        }
+    }
+
+    /// A condition used as a value: 1 or 0.
+    fn bool_value(&mut self, e: &Expr) -> Val {
+        let dst = self.b.vreg();
+        let (t, f, done) = (self.fresh_block(), self.fresh_block(), self.fresh_block());
+        self.cond(e, t, f);
+        self.b.emit(Inst::Mov {
+            dst,
+            src: Operand::Imm(1),
+        });
+        self.b.finish(Term::Jump(done), f);
+        self.b.emit(Inst::Mov {
+            dst,
+            src: Operand::Imm(0),
+        });
+        self.b.jump_to(done);
+        Val::Scalar(
+            Operand::Reg(dst),
+            Type::Int {
+                size: 1,
+                signed: false,
+            },
+        )
+    }
+
+    /// Ends the current block branching to `t` when `e` is true, else to `f`; `t` becomes
+    /// current (with nothing emitted in it yet).
+    pub(super) fn cond(&mut self, e: &Expr, t: BlockId, f: BlockId) {
+        match &e.kind {
+            ExprKind::Binary {
+                op: BinOp::LogAnd,
+                lhs,
+                rhs,
+            } => {
+                let mid = self.fresh_block();
+                self.cond(lhs, mid, f);
+                self.cond(rhs, t, f);
+            }
+            ExprKind::Binary {
+                op: BinOp::LogOr,
+                lhs,
+                rhs,
+            } => {
+                let mid = self.fresh_block();
+                self.cond(lhs, t, mid);
+                self.b.switch_to(mid);
+                self.cond(rhs, t, f);
+            }
+            ExprKind::Unary {
+                op: UnaryOp::Not,
+                expr,
+            } => {
+                self.cond(expr, f, t);
+                self.b.switch_to(t);
+            }
+            ExprKind::Binary { op, lhs, rhs } if comparison(*op, true).is_some() => {
+                self.compare(*op, lhs, rhs, t, f);
+            }
+            _ => {
+                let (op, _) = self.scalar(e);
+                let r = self.b.reg(op);
+                self.b.branch(Cmp::Ne, r, Operand::Imm(0), t, f);
+            }
+        }
+    }
+
+    fn compare(&mut self, op: BinOp, lhs: &Expr, rhs: &Expr, t: BlockId, f: BlockId) {
+        let a = self.expr(lhs);
+        let b = self.expr(rhs);
+        match (&a, &b) {
+            (Val::Scalar(x, xt), Val::Scalar(y, yt)) => {
+                let signed = xt.is_signed() && yt.is_signed();
+                let cmp = comparison(op, signed).unwrap_or(Cmp::Eq);
+                let lhs = self.b.reg(*x);
+                self.b.branch(cmp, lhs, *y, t, f);
+            }
+            (Val::Str(..), Val::Str(..)) if matches!(op, BinOp::Eq | BinOp::Ne) => {
+                let eq = self.str_equal(&a, &b, rhs);
+                let cmp = if op == BinOp::Eq { Cmp::Ne } else { Cmp::Eq };
+                self.b.branch(cmp, eq, Operand::Imm(0), t, f);
+            }
+            _ => {
+                let span = lhs.span.to(rhs.span);
+                let msg = format!(
+                    "cannot compare {} with {} using '{}'",
+                    a.ty(),
+                    b.ty(),
+                    op.symbol()
+                );
+                self.error(msg, span, "mismatched operands");
+                self.b.branch(Cmp::Eq, self.ctx, Operand::Imm(0), t, f);
+            }
+        }
+    }
+
+    fn ternary(&mut self, cond: &Expr, then: &Expr, otherwise: &Expr) -> Val {
+        let (t, f, done) = (self.fresh_block(), self.fresh_block(), self.fresh_block());
+        let dst = self.b.vreg();
+        self.cond(cond, t, f);
+        let (a, ty) = self.scalar(then);
+        self.b.emit(Inst::Mov { dst, src: a });
+        self.b.finish(Term::Jump(done), f);
+        let (b, _) = self.scalar(otherwise);
+        self.b.emit(Inst::Mov { dst, src: b });
+        self.b.jump_to(done);
+        Val::Scalar(Operand::Reg(dst), ty)
+    }
+
+    fn cast(&mut self, ty: &ebpfc_parser::ast::TypeExpr, inner: &Expr) -> Val {
+        let target = match &ty.kind {
+            TypeKind::Named(name) => int_type_named(name),
+            _ => None,
+        };
+        let Some(Type::Int { size, signed }) = target else {
+            self.error(
+                "only casts to integer types are supported yet",
+                ty.span,
+                "unsupported cast",
+            );
+            return Val::zero();
+        };
+        let (op, _) = self.scalar(inner);
+        if let Operand::Imm(v) = op {
+            return Val::Scalar(
+                Operand::Imm(truncate(v, size, signed)),
+                Type::Int { size, signed },
+            );
+        }
+        let dst = self.b.vreg();
+        let src = self.b.reg(op);
+        self.b.emit(Inst::Ext {
+            dst,
+            src,
+            size,
+            signed,
+        });
+        Val::Scalar(Operand::Reg(dst), Type::Int { size, signed })
+    }
+
+    /// `args->field` / `args.field`.
+    fn field(&mut self, base: &Expr, name: &str, span: ebpfc_parser::span::Span) -> Val {
+        if !matches!(self.expr(base), Val::Args) {
+            self.error(
+                "field access is only supported on tracepoint args yet",
+                base.span,
+                "not args",
+            );
+            return Val::zero();
+        }
+        let fields = self.target.fields.clone().unwrap_or_default();
+        let Some(field) = fields.iter().find(|f| f.name == name) else {
+            let names = fields.iter().map(|f| f.name.as_str());
+            let hint =
+                crate::suggest::did_you_mean(name, names).map(|s| format!("; did you mean '{s}'?"));
+            let msg = format!(
+                "{} has no field '{name}'{}",
+                self.target.name,
+                hint.unwrap_or_default()
+            );
+            self.error(msg, span, "unknown field");
+            return Val::zero();
+        };
+        self.load_field(field.offset, &field.ty)
+    }
+
+    fn load_field(&mut self, offset: u32, ty: &FieldType) -> Val {
+        match ty {
+            FieldType::Scalar(t) => {
+                let (size, signed) = match t {
+                    Type::Int { size, signed } => (*size, *signed),
+                    _ => (8, false),
+                };
+                let dst = self.b.vreg();
+                let base = Base::Reg(self.ctx);
+                self.b.emit(Inst::Load {
+                    dst,
+                    base,
+                    offset: offset as i32,
+                    size,
+                    signed,
+                });
+                Val::Scalar(Operand::Reg(dst), t.clone())
+            }
+            FieldType::CharArray(len) => self.read_ctx_bytes(offset, *len),
+            FieldType::DataLoc => self.read_data_loc(offset),
+        }
+    }
+
+    fn builtin(&mut self, name: &str, span: ebpfc_parser::span::Span) -> Val {
+        match self.builtin_value(name) {
+            Some(v) => v,
+            None => {
+                let hint =
+                    crate::suggest::did_you_mean(name, super::calls::BUILTINS.iter().copied())
+                        .map(|s| format!("; did you mean '{s}'?"))
+                        .unwrap_or_default();
+                self.error(
+                    format!("unknown identifier '{name}'{hint}"),
+                    span,
+                    "unknown",
+                );
+                Val::zero()
+            }
+        }
+    }
+
+    /// Moves a register value into a fresh register (so later writes don't alias).
+    pub(super) fn copy_reg(&mut self, op: Operand) -> VReg {
+        let dst = self.b.vreg();
+        self.b.emit(Inst::Mov { dst, src: op });
+        dst
+    }
+}
+
+/// The IR comparison for a comparison operator.
+fn comparison(op: BinOp, signed: bool) -> Option<Cmp> {
+    Some(match (op, signed) {
+        (BinOp::Eq, _) => Cmp::Eq,
+        (BinOp::Ne, _) => Cmp::Ne,
+        (BinOp::Lt, true) => Cmp::SLt,
+        (BinOp::Le, true) => Cmp::SLe,
+        (BinOp::Gt, true) => Cmp::SGt,
+        (BinOp::Ge, true) => Cmp::SGe,
+        (BinOp::Lt, false) => Cmp::ULt,
+        (BinOp::Le, false) => Cmp::ULe,
+        (BinOp::Gt, false) => Cmp::UGt,
+        (BinOp::Ge, false) => Cmp::UGe,
+        _ => return None,
+    })
+}
+
+/// Literals are int64 unless they only fit uint64.
+fn int_literal_type(value: u64) -> Type {
+    if value > i64::MAX as u64 {
+        Type::U64
+    } else {
+        Type::I64
+    }
+}
+
+/// The integer type a cast names.
+pub fn int_type_named(name: &str) -> Option<Type> {
+    let (signed, bits) = match name {
+        "int8" | "char" | "int8_t" => (true, 8),
+        "uint8" | "u8" | "unsigned char" | "uint8_t" | "bool" => (false, 8),
+        "int16" | "short" | "int16_t" => (true, 16),
+        "uint16" | "u16" | "uint16_t" => (false, 16),
+        "int32" | "int" | "int32_t" => (true, 32),
+        "uint32" | "u32" | "unsigned int" | "unsigned" | "uint32_t" => (false, 32),
+        "int64" | "long" | "int64_t" => (true, 64),
+        "uint64" | "u64" | "unsigned long" | "uint64_t" => (false, 64),
+        _ => return None,
+    };
+    Some(Type::Int {
+        size: bits / 8,
+        signed,
+    })
+}
+
+/// `v` truncated to `size` bytes and extended back to 64 bits.
+pub fn truncate(v: i64, size: u8, signed: bool) -> i64 {
+    if size >= 8 {
+        return v;
+    }
+    let shift = 64 - u32::from(size) * 8;
+    if signed {
+        (v << shift) >> shift
+    } else {
+        ((v as u64) << shift >> shift) as i64
+    }
+}
+
+/// Constant folding of one ALU operation (None where the result needs runtime rules).
+fn fold(op: AluOp, x: i64, y: i64) -> Option<i64> {
+    Some(match op {
+        AluOp::Add => x.wrapping_add(y),
+        AluOp::Sub => x.wrapping_sub(y),
+        AluOp::Mul => x.wrapping_mul(y),
+        AluOp::And => x & y,
+        AluOp::Or => x | y,
+        AluOp::Xor => x ^ y,
+        _ => return None,
+    })
+}

@@ -1,0 +1,695 @@
+//! Maps: signatures learned from assignments, key construction, reads, plain value
+//! assignment and the per-CPU aggregations (count, sum, min, max, avg, stats, hist,
+//! lhist) with the value layouts `ebpfc_stdlib::meta::MapKind` documents.
+
+use super::{Lower, Val};
+use crate::helpers;
+use crate::ir::{AluOp, Arg, Base, Cmp, Inst, MapDef, MapId, Operand, SlotId, Term, VReg};
+use crate::types::{tuple_layout, Type};
+use ebpfc_parser::ast::Expr;
+use ebpfc_parser::span::Span;
+use ebpfc_stdlib::meta::{self, MapKind};
+
+const BPF_MAP_TYPE_HASH: u32 = 1;
+const BPF_MAP_TYPE_PERCPU_HASH: u32 = 5;
+const BPF_NOEXIST: i64 = 1;
+/// Default number of keys a map can hold.
+pub const MAX_KEYS: u32 = 4096;
+
+/// What the program does with one map, learned from its assignments.
+#[derive(Debug, Clone)]
+pub struct MapSig {
+    pub name: String,
+    pub id: MapId,
+    pub kind: MapKind,
+    /// The stored key type (integers widened), or `None` for a scalar map.
+    pub key: Option<Type>,
+    /// Stored value type of `MapKind::Value` maps.
+    pub value: Type,
+    /// Where the signature was first learned.
+    pub span: Span,
+}
+
+impl MapSig {
+    /// Size of the user key part.
+    pub fn user_key_size(&self) -> u32 {
+        self.key.as_ref().map_or(0, Type::size)
+    }
+
+    fn is_bucketed(&self) -> bool {
+        matches!(self.kind, MapKind::Hist | MapKind::Lhist { .. })
+    }
+
+    /// Size of the whole BPF key (a u64 zero for scalar maps; bucket index appended).
+    pub fn bpf_key_size(&self) -> u32 {
+        let user = self.user_key_size().div_ceil(8) * 8;
+        match (self.is_bucketed(), user) {
+            (true, u) => u + 8,
+            (false, 0) => 8,
+            (false, u) => u,
+        }
+    }
+
+    pub fn value_size(&self) -> u32 {
+        match self.kind {
+            MapKind::Value => self.value.size().div_ceil(8) * 8,
+            MapKind::Min | MapKind::Max | MapKind::Avg | MapKind::Stats => 16,
+            _ => 8,
+        }
+    }
+
+    pub fn per_cpu(&self) -> bool {
+        self.kind != MapKind::Value
+    }
+
+    pub fn elf_name(&self) -> String {
+        let plain = format!("AT_{}", self.name.trim_start_matches('@'));
+        if plain.len() <= 15 {
+            plain
+        } else {
+            format!("AT{}", self.id.0)
+        }
+    }
+
+    pub fn def(&self) -> MapDef {
+        MapDef {
+            name: self.elf_name(),
+            map_type: if self.per_cpu() {
+                BPF_MAP_TYPE_PERCPU_HASH
+            } else {
+                BPF_MAP_TYPE_HASH
+            },
+            key_size: self.bpf_key_size(),
+            value_size: self.value_size(),
+            max_entries: MAX_KEYS,
+        }
+    }
+
+    pub fn info(&self) -> meta::MapInfo {
+        let value = match self.kind {
+            MapKind::Value => self.value.to_meta(),
+            _ => meta::Ty::Int {
+                size: 8,
+                signed: true,
+            },
+        };
+        meta::MapInfo {
+            name: self.name.clone(),
+            elf_name: self.elf_name(),
+            kind: self.kind.clone(),
+            key: self.key.as_ref().map(Type::to_meta),
+            key_size: self.user_key_size(),
+            value,
+            per_cpu: self.per_cpu(),
+        }
+    }
+}
+
+/// A human name for a map kind in diagnostics.
+fn kind_name(kind: &MapKind) -> &'static str {
+    match kind {
+        MapKind::Value => "plain value",
+        MapKind::Count => "count()",
+        MapKind::Sum => "sum()",
+        MapKind::Min => "min()",
+        MapKind::Max => "max()",
+        MapKind::Avg => "avg()",
+        MapKind::Stats => "stats()",
+        MapKind::Hist => "hist()",
+        MapKind::Lhist { .. } => "lhist()",
+    }
+}
+
+fn describe(ty: &Type) -> String {
+    match ty {
+        Type::Int { .. } | Type::Ptr { .. } => "an integer".to_string(),
+        Type::Str { .. } => "a string".to_string(),
+        other => format!("a {other}"),
+    }
+}
+
+/// Whether two stored types can share a map (strings of any size unify).
+fn compatible(a: &Type, b: &Type) -> bool {
+    match (a, b) {
+        (Type::Str { .. }, Type::Str { .. }) => true,
+        (Type::Int { .. }, Type::Int { .. }) => true,
+        (Type::Tuple(x), Type::Tuple(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| compatible(a, b))
+        }
+        _ => a == b,
+    }
+}
+
+/// The wider of two compatible stored types.
+fn unify(a: &Type, b: &Type) -> Type {
+    match (a, b) {
+        (Type::Str { size: x }, Type::Str { size: y }) => Type::Str { size: *x.max(y) },
+        (Type::Tuple(x), Type::Tuple(y)) => {
+            Type::Tuple(x.iter().zip(y).map(|(a, b)| unify(a, b)).collect())
+        }
+        _ => a.clone(),
+    }
+}
+
+impl Lower<'_> {
+    /// Records (first pass) or checks (second pass) the signature of an assignment.
+    pub(super) fn learn_map(
+        &mut self,
+        name: &str,
+        kind: MapKind,
+        key: Option<Type>,
+        value: Type,
+        span: Span,
+    ) -> Option<MapSig> {
+        let Some(existing) = self.module.maps.get(name).cloned() else {
+            let sig = MapSig {
+                name: name.to_string(),
+                id: MapId(0),
+                kind,
+                key,
+                value,
+                span,
+            };
+            self.module.maps.insert(name.to_string(), sig.clone());
+            return Some(sig);
+        };
+        if let Some(msg) = conflict(&existing, &kind, &key, &value) {
+            if !self.module.learning {
+                self.module
+                    .diags
+                    .push(two_places(name, &msg, existing.span, span));
+            }
+            return None;
+        }
+        let merged = MapSig {
+            key: match (&existing.key, &key) {
+                (Some(a), Some(b)) => Some(unify(a, b)),
+                _ => existing.key.clone(),
+            },
+            value: unify(&existing.value, &value),
+            ..existing
+        };
+        self.module.maps.insert(name.to_string(), merged.clone());
+        Some(merged)
+    }
+
+    /// Lowers the key expressions of `@m[k1, k2]` into a stored key type and values.
+    pub(super) fn key_vals(&mut self, keys: &[Expr]) -> (Option<Type>, Vec<Val>) {
+        let vals: Vec<Val> = keys.iter().map(|k| self.expr(k)).collect();
+        let types: Vec<Type> = vals.iter().map(|v| v.ty().widened()).collect();
+        let key = match types.len() {
+            0 => None,
+            1 => Some(types[0].clone()),
+            _ => Some(Type::Tuple(types)),
+        };
+        (key, vals)
+    }
+
+    /// Builds the BPF key of `sig` in a fresh slot (bucket index, if any, at the end).
+    pub(super) fn build_key(&mut self, sig: &MapSig, vals: &[Val], bucket: Option<VReg>) -> SlotId {
+        let size = sig.bpf_key_size();
+        let slot = self.b.slot(size);
+        self.b.zero(Base::Slot(slot), 0, size);
+        let fields: Vec<Type> = match &sig.key {
+            Some(Type::Tuple(fields)) => fields.clone(),
+            Some(t) => vec![t.clone()],
+            None => vec![],
+        };
+        let (offsets, _) = tuple_layout(&fields);
+        for ((val, ty), off) in vals.iter().zip(&fields).zip(offsets) {
+            self.store_val(Base::Slot(slot), off as i32, val, ty);
+        }
+        if let Some(idx) = bucket {
+            let off = (size - 8) as i32;
+            self.b.emit(Inst::Store {
+                base: Base::Slot(slot),
+                offset: off,
+                size: 8,
+                value: Operand::Reg(idx),
+            });
+        }
+        slot
+    }
+
+    /// Stores `val` as type `ty` at `base + offset` (strings copied, zero padded).
+    pub(super) fn store_val(&mut self, base: Base, offset: i32, val: &Val, ty: &Type) {
+        match (val, ty) {
+            (Val::Scalar(op, _), _) => {
+                let size = ty.size().clamp(1, 8) as u8;
+                self.b.emit(Inst::Store {
+                    base,
+                    offset,
+                    size,
+                    value: *op,
+                });
+            }
+            (Val::Str(src, src_size), Type::Str { size }) => {
+                let dst_len = size.div_ceil(8) * 8;
+                let len = dst_len.min(src_size.div_ceil(8) * 8);
+                self.b.copy(base, offset, Base::Slot(*src), 0, len);
+                self.b.zero(base, offset + len as i32, dst_len - len);
+            }
+            _ => {}
+        }
+    }
+
+    /// `@m[keys] = value` for a plain (non-aggregating) map.
+    pub(super) fn assign_map(&mut self, name: &str, keys: &[Expr], value: Val, span: Span) {
+        let (key, vals) = self.key_vals(keys);
+        let vty = value.ty().widened();
+        if !matches!(vty, Type::Int { .. } | Type::Str { .. }) {
+            self.error(
+                format!("cannot store {} in a map", describe(&vty)),
+                span,
+                "this value",
+            );
+            return;
+        }
+        let Some(sig) = self.learn_map(name, MapKind::Value, key, vty, span) else {
+            return;
+        };
+        let key_slot = self.build_key(&sig, &vals, None);
+        let val_slot = self.b.slot(sig.value_size());
+        self.store_val(Base::Slot(val_slot), 0, &value, &sig.value);
+        let args = vec![
+            Arg::Map(sig.id),
+            Arg::Slot(key_slot, 0),
+            Arg::Slot(val_slot, 0),
+            Arg::Val(Operand::Imm(0)),
+        ];
+        self.b.call(helpers::MAP_UPDATE, args);
+    }
+
+    /// Reads `@m[keys]` (0 or an empty string when absent).
+    pub(super) fn read_map(&mut self, name: &str, keys: &[Expr], span: Span) -> Val {
+        let (_, vals) = self.key_vals(keys);
+        let Some(sig) = self.module.maps.get(name).cloned() else {
+            if !self.module.learning {
+                self.error(
+                    format!("map {name} is used but never assigned"),
+                    span,
+                    "undefined map",
+                );
+            }
+            return Val::zero();
+        };
+        let bucket = sig.is_bucketed().then(|| self.b.reg(Operand::Imm(0)));
+        let key = self.build_key(&sig, &vals, bucket);
+        let ptr = self.b.call(
+            helpers::MAP_LOOKUP,
+            vec![Arg::Map(sig.id), Arg::Slot(key, 0)],
+        );
+        match (&sig.kind, &sig.value) {
+            (MapKind::Value, Type::Str { size }) => self.read_str_value(ptr, *size),
+            (kind, ty) => self.read_int_value(ptr, kind, ty),
+        }
+    }
+
+    fn read_int_value(&mut self, ptr: VReg, kind: &MapKind, ty: &Type) -> Val {
+        let out = self.b.vreg();
+        self.b.emit(Inst::Mov {
+            dst: out,
+            src: Operand::Imm(0),
+        });
+        let (found, done) = (self.fresh_block(), self.fresh_block());
+        self.b.branch(Cmp::Ne, ptr, Operand::Imm(0), found, done);
+        let signed = !matches!(kind, MapKind::Count);
+        self.b.emit(Inst::Load {
+            dst: out,
+            base: Base::Reg(ptr),
+            offset: 0,
+            size: 8,
+            signed,
+        });
+        if matches!(kind, MapKind::Avg | MapKind::Stats) {
+            let count = self.b.vreg();
+            self.b.emit(Inst::Load {
+                dst: count,
+                base: Base::Reg(ptr),
+                offset: 8,
+                size: 8,
+                signed: false,
+            });
+            self.b.emit(Inst::Alu {
+                dst: out,
+                op: AluOp::SDiv,
+                lhs: out,
+                rhs: Operand::Reg(count),
+            });
+        }
+        self.b.jump_to(done);
+        let ty = if matches!(kind, MapKind::Value) {
+            ty.clone()
+        } else {
+            Type::I64
+        };
+        Val::Scalar(Operand::Reg(out), ty)
+    }
+
+    fn read_str_value(&mut self, ptr: VReg, size: u32) -> Val {
+        let slot = self.b.slot(size);
+        let len = self.b.slot_size(slot);
+        self.b.zero(Base::Slot(slot), 0, len);
+        let (found, done) = (self.fresh_block(), self.fresh_block());
+        self.b.branch(Cmp::Ne, ptr, Operand::Imm(0), found, done);
+        self.b.copy(Base::Slot(slot), 0, Base::Reg(ptr), 0, len);
+        self.b.jump_to(done);
+        Val::Str(slot, size)
+    }
+
+    /// `@m[keys] = count()/sum(x)/...`.
+    pub(super) fn aggregate(
+        &mut self,
+        name: &str,
+        keys: &[Expr],
+        func: &str,
+        args: &[Expr],
+        span: Span,
+    ) {
+        let Some((kind, value, bucket)) = self.aggregation_args(func, args, span) else {
+            return;
+        };
+        let (key, vals) = self.key_vals(keys);
+        let Some(sig) = self.learn_map(name, kind.clone(), key, Type::I64, span) else {
+            return;
+        };
+        let key_slot = self.build_key(&sig, &vals, bucket);
+        let ptr = self.b.call(
+            helpers::MAP_LOOKUP,
+            vec![Arg::Map(sig.id), Arg::Slot(key_slot, 0)],
+        );
+        let (update, create, done) = (self.fresh_block(), self.fresh_block(), self.fresh_block());
+        self.b.branch(Cmp::Ne, ptr, Operand::Imm(0), update, create);
+        self.update_in_place(&kind, ptr, value, done);
+        self.b.finish(Term::Jump(done), create);
+        let init = self.b.slot(16);
+        self.initial_value(&kind, init, value);
+        let args = vec![
+            Arg::Map(sig.id),
+            Arg::Slot(key_slot, 0),
+            Arg::Slot(init, 0),
+            Arg::Val(Operand::Imm(BPF_NOEXIST)),
+        ];
+        self.b.call(helpers::MAP_UPDATE, args);
+        self.b.jump_to(done);
+    }
+
+    /// Checks an aggregation call; returns its kind, the value it adds, and the bucket.
+    fn aggregation_args(
+        &mut self,
+        func: &str,
+        args: &[Expr],
+        span: Span,
+    ) -> Option<(MapKind, Operand, Option<VReg>)> {
+        let arity = match func {
+            "count" => 0,
+            "lhist" => 4,
+            _ => 1,
+        };
+        if args.len() != arity {
+            self.error(
+                format!("{func}() takes {arity} argument(s), got {}", args.len()),
+                span,
+                "in this call",
+            );
+            return None;
+        }
+        if func == "count" {
+            return Some((MapKind::Count, Operand::Imm(1), None));
+        }
+        let value = self.int_operand(&args[0]);
+        let result = match func {
+            "sum" => (MapKind::Sum, value, None),
+            "min" => (MapKind::Min, value, None),
+            "max" => (MapKind::Max, value, None),
+            "avg" => (MapKind::Avg, value, None),
+            "stats" => (MapKind::Stats, value, None),
+            "hist" => (
+                MapKind::Hist,
+                Operand::Imm(1),
+                Some(self.log2_bucket(value)),
+            ),
+            _ => {
+                let (min, max, step) = self.lhist_params(&args[1..], span)?;
+                let bucket = self.linear_bucket(value, min, max, step);
+                (
+                    MapKind::Lhist { min, max, step },
+                    Operand::Imm(1),
+                    Some(bucket),
+                )
+            }
+        };
+        Some(result)
+    }
+
+    fn lhist_params(&mut self, args: &[Expr], span: Span) -> Option<(i64, i64, i64)> {
+        let consts: Vec<Option<i64>> = args.iter().map(|a| self.const_int(a)).collect();
+        match consts.as_slice() {
+            [Some(min), Some(max), Some(step)] if *step > 0 && max > min && *min >= 0 => {
+                Some((*min, *max, *step))
+            }
+            [Some(_), Some(_), Some(_)] => {
+                self.error(
+                    "lhist() needs 0 <= min < max and step > 0",
+                    span,
+                    "invalid bounds",
+                );
+                None
+            }
+            _ => {
+                self.error(
+                    "lhist() min, max and step must be integer literals",
+                    span,
+                    "not constant",
+                );
+                None
+            }
+        }
+    }
+
+    /// The per-kind update of an existing value at `ptr`; the current block is left
+    /// open for the caller to end with a jump to `done`.
+    fn update_in_place(
+        &mut self,
+        kind: &MapKind,
+        ptr: VReg,
+        value: Operand,
+        done: crate::ir::BlockId,
+    ) {
+        let base = Base::Reg(ptr);
+        match kind {
+            MapKind::Min | MapKind::Max => {
+                let cur = self.b.vreg();
+                let set = self.b.vreg();
+                self.b.emit(Inst::Load {
+                    dst: cur,
+                    base,
+                    offset: 0,
+                    size: 8,
+                    signed: true,
+                });
+                self.b.emit(Inst::Load {
+                    dst: set,
+                    base,
+                    offset: 8,
+                    size: 8,
+                    signed: false,
+                });
+                let (check, write) = (self.fresh_block(), self.fresh_block());
+                self.b.branch(Cmp::Ne, set, Operand::Imm(0), check, write);
+                let cond = if matches!(kind, MapKind::Min) {
+                    Cmp::SLt
+                } else {
+                    Cmp::SGt
+                };
+                let v = self.b.reg(value);
+                self.b.branch(cond, v, Operand::Reg(cur), write, done);
+                self.b.emit(Inst::Store {
+                    base,
+                    offset: 0,
+                    size: 8,
+                    value,
+                });
+                self.b.emit(Inst::Store {
+                    base,
+                    offset: 8,
+                    size: 8,
+                    value: Operand::Imm(1),
+                });
+            }
+            MapKind::Avg | MapKind::Stats => {
+                self.add_at(base, 0, value);
+                self.add_at(base, 8, Operand::Imm(1));
+            }
+            _ => self.add_at(base, 0, value),
+        }
+    }
+
+    fn add_at(&mut self, base: Base, offset: i32, value: Operand) {
+        let cur = self.b.vreg();
+        self.b.emit(Inst::Load {
+            dst: cur,
+            base,
+            offset,
+            size: 8,
+            signed: false,
+        });
+        self.b.emit(Inst::Alu {
+            dst: cur,
+            op: AluOp::Add,
+            lhs: cur,
+            rhs: value,
+        });
+        self.b.emit(Inst::Store {
+            base,
+            offset,
+            size: 8,
+            value: Operand::Reg(cur),
+        });
+    }
+
+    fn initial_value(&mut self, kind: &MapKind, slot: SlotId, value: Operand) {
+        let base = Base::Slot(slot);
+        let second = match kind {
+            MapKind::Min | MapKind::Max | MapKind::Avg | MapKind::Stats => 1,
+            _ => 0,
+        };
+        self.b.emit(Inst::Store {
+            base,
+            offset: 0,
+            size: 8,
+            value,
+        });
+        self.b.emit(Inst::Store {
+            base,
+            offset: 8,
+            size: 8,
+            value: Operand::Imm(second),
+        });
+    }
+
+    /// hist() bucket: 0 for negatives, 1 for zero, `log2(v) + 2` otherwise.
+    fn log2_bucket(&mut self, value: Operand) -> VReg {
+        let v = self.b.vreg();
+        self.b.emit(Inst::Mov { dst: v, src: value });
+        let idx = self.b.vreg();
+        self.b.emit(Inst::Mov {
+            dst: idx,
+            src: Operand::Imm(0),
+        });
+        let (nonneg, positive, done) = (self.fresh_block(), self.fresh_block(), self.fresh_block());
+        self.b.branch(Cmp::SGe, v, Operand::Imm(0), nonneg, done);
+        self.b.emit(Inst::Mov {
+            dst: idx,
+            src: Operand::Imm(1),
+        });
+        self.b.branch(Cmp::Ne, v, Operand::Imm(0), positive, done);
+        self.b.emit(Inst::Mov {
+            dst: idx,
+            src: Operand::Imm(2),
+        });
+        for shift in [32, 16, 8, 4, 2, 1] {
+            let bit = self.b.vreg();
+            self.b.emit(Inst::Set {
+                dst: bit,
+                cond: Cmp::UGe,
+                lhs: v,
+                rhs: Operand::Imm(1i64 << shift),
+            });
+            self.b.emit(Inst::Alu {
+                dst: bit,
+                op: AluOp::Mul,
+                lhs: bit,
+                rhs: Operand::Imm(shift),
+            });
+            self.b.emit(Inst::Alu {
+                dst: v,
+                op: AluOp::LShr,
+                lhs: v,
+                rhs: Operand::Reg(bit),
+            });
+            self.b.emit(Inst::Alu {
+                dst: idx,
+                op: AluOp::Add,
+                lhs: idx,
+                rhs: Operand::Reg(bit),
+            });
+        }
+        self.b.jump_to(done);
+        idx
+    }
+
+    /// lhist() bucket: 0 below `min`, N+1 at or above `max`, else `(v - min) / step + 1`.
+    fn linear_bucket(&mut self, value: Operand, min: i64, max: i64, step: i64) -> VReg {
+        let v = self.b.reg(value);
+        let idx = self.b.vreg();
+        self.b.emit(Inst::Mov {
+            dst: idx,
+            src: Operand::Imm(0),
+        });
+        let (not_low, inside, done) = (self.fresh_block(), self.fresh_block(), self.fresh_block());
+        self.b.branch(Cmp::SGe, v, Operand::Imm(min), not_low, done);
+        self.b.emit(Inst::Mov {
+            dst: idx,
+            src: Operand::Imm((max - min) / step + 1),
+        });
+        self.b.branch(Cmp::SLt, v, Operand::Imm(max), inside, done);
+        self.b.emit(Inst::Alu {
+            dst: idx,
+            op: AluOp::Sub,
+            lhs: v,
+            rhs: Operand::Imm(min),
+        });
+        self.b.emit(Inst::Alu {
+            dst: idx,
+            op: AluOp::UDiv,
+            lhs: idx,
+            rhs: Operand::Imm(step),
+        });
+        self.b.emit(Inst::Alu {
+            dst: idx,
+            op: AluOp::Add,
+            lhs: idx,
+            rhs: Operand::Imm(1),
+        });
+        self.b.jump_to(done);
+        idx
+    }
+}
+
+/// Why a new use of a map disagrees with its signature, if it does.
+fn conflict(sig: &MapSig, kind: &MapKind, key: &Option<Type>, value: &Type) -> Option<String> {
+    if std::mem::discriminant(&sig.kind) != std::mem::discriminant(kind) {
+        return Some(format!("is a {} map here", kind_name(&sig.kind)));
+    }
+    if sig.kind == MapKind::Value && !compatible(&sig.value, value) {
+        return Some(format!("holds {} here", describe(&sig.value)));
+    }
+    match (&sig.key, key) {
+        (None, None) => None,
+        (Some(a), Some(b)) if compatible(a, b) => None,
+        (Some(a), _) => Some(format!(
+            "has {} key here",
+            describe(a).replacen("an ", "", 1).replacen("a ", "", 1)
+        )),
+        (None, Some(_)) => Some("has no key here".to_string()),
+    }
+}
+
+fn two_places(
+    name: &str,
+    first: &str,
+    first_span: Span,
+    span: Span,
+) -> codespan_reporting::diagnostic::Diagnostic<()> {
+    use codespan_reporting::diagnostic::{Diagnostic, Label};
+    Diagnostic::error()
+        .with_message(format!("map {name} is used inconsistently"))
+        .with_labels(vec![
+            Label::primary((), span.range()).with_message("but it is used differently here"),
+            Label::secondary((), first_span.range()).with_message(format!("{name} {first}")),
+        ])
+        .with_notes(vec![
+            "a map has one key type and one value type in the whole program".to_string(),
+        ])
+}

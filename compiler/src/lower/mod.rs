@@ -1,0 +1,130 @@
+//! Lowering: the checked AST becomes IR. Every probe target gets its own [`Function`].
+//!
+//! Lowering runs twice over the whole program. The first pass only learns each map's
+//! signature (kind, key type, value type) from its assignments, so a map read in one
+//! probe before it is written in another still has the right type; its output is
+//! discarded. The second pass emits the IR and reports type errors.
+
+mod calls;
+mod expr;
+mod maps;
+mod stmt;
+
+use crate::builder::FnBuilder;
+use crate::error::Diagnostics;
+use crate::ir::{BlockId, Inst, MapDef, MapId, Operand, SlotId, VReg};
+use crate::probes::Target;
+use crate::types::Type;
+use ebpfc_parser::ast;
+use ebpfc_parser::span::Span;
+use ebpfc_stdlib::meta;
+use std::collections::{BTreeMap, HashMap};
+
+pub use maps::MapSig;
+
+/// A lowered expression value.
+#[derive(Debug, Clone)]
+pub enum Val {
+    /// An integer or pointer held in a register or immediate.
+    Scalar(Operand, Type),
+    /// A string in a stack slot of `size` bytes (NUL-padded to the slot's end).
+    Str(SlotId, u32),
+    /// The tracepoint `args` of the current probe.
+    Args,
+    Void,
+}
+
+impl Val {
+    pub fn ty(&self) -> Type {
+        match self {
+            Val::Scalar(_, t) => t.clone(),
+            Val::Str(_, size) => Type::Str { size: *size },
+            Val::Args => Type::Args,
+            Val::Void => Type::Void,
+        }
+    }
+
+    fn zero() -> Val {
+        Val::Scalar(Operand::Imm(0), Type::I64)
+    }
+}
+
+/// State shared by every function of the module.
+#[derive(Default)]
+pub struct ModuleState {
+    pub maps: BTreeMap<String, MapSig>,
+    pub formats: Vec<meta::Format>,
+    pub diags: Diagnostics,
+    /// True during the first pass: learn map signatures, report nothing.
+    pub learning: bool,
+    pub uses_ringbuf: bool,
+    /// The event ring buffer's id: one past the user maps.
+    pub ringbuf: MapId,
+}
+
+/// A scratch variable's storage.
+#[derive(Debug, Clone)]
+enum Var {
+    Scalar(VReg, Type),
+    Str(SlotId, u32),
+}
+
+/// Lowers one probe body for one target.
+pub struct Lower<'a> {
+    pub b: FnBuilder,
+    pub module: &'a mut ModuleState,
+    target: &'a Target,
+    ctx: VReg,
+    vars: HashMap<String, Var>,
+}
+
+impl<'a> Lower<'a> {
+    pub fn new(module: &'a mut ModuleState, target: &'a Target) -> Self {
+        let mut b = FnBuilder::new();
+        let ctx = b.vreg();
+        b.emit(Inst::Ctx { dst: ctx });
+        Lower {
+            b,
+            module,
+            target,
+            ctx,
+            vars: HashMap::new(),
+        }
+    }
+
+    /// Lowers the predicate and body of `probe`.
+    pub fn probe(&mut self, probe: &ast::Probe) {
+        if let Some(pred) = &probe.predicate {
+            let body = self.b.block();
+            let skip = self.b.block();
+            self.cond(pred, body, skip);
+            self.block(&probe.body);
+            self.b.jump_to(skip);
+        } else {
+            self.block(&probe.body);
+        }
+    }
+
+    fn error(&mut self, message: impl Into<String>, span: Span, label: impl Into<String>) {
+        if !self.module.learning {
+            self.module
+                .diags
+                .push(crate::error::error(message, span, label));
+        }
+    }
+
+    fn fresh_block(&mut self) -> BlockId {
+        self.b.block()
+    }
+}
+
+/// Turns the learned map table into BPF map definitions and runtime metadata.
+pub fn map_defs(state: &ModuleState) -> (Vec<MapDef>, Vec<meta::MapInfo>) {
+    let mut defs = Vec::new();
+    let mut infos = Vec::new();
+    for sig in state.maps.values() {
+        defs.push(sig.def());
+        infos.push(sig.info());
+    }
+    (defs, infos)
+}

@@ -1,0 +1,156 @@
+//! Statements: blocks, assignments to variables and maps (plain, compound, increments),
+//! aggregating map assignments, `if`/`else`, and expression statements.
+
+use super::{Lower, Val, Var};
+use crate::ir::{Base, Inst, Term};
+use ebpfc_parser::ast::{BinOp, Block, Expr, ExprKind, Stmt, StmtKind};
+use ebpfc_parser::span::Span;
+
+const AGGREGATIONS: &[&str] = &[
+    "count", "sum", "min", "max", "avg", "stats", "hist", "lhist",
+];
+
+impl Lower<'_> {
+    pub(super) fn block(&mut self, block: &Block) {
+        for stmt in &block.stmts {
+            self.stmt(stmt);
+        }
+    }
+
+    fn stmt(&mut self, stmt: &Stmt) {
+        match &stmt.kind {
+            StmtKind::Expr(e) => self.expr_stmt(e),
+            StmtKind::Assign { target, op, value } => self.assign(target, *op, value, stmt.span),
+            StmtKind::Let {
+                var,
+                value: Some(value),
+                ..
+            } => {
+                let v = self.expr(value);
+                self.assign_var(&var.node, v, stmt.span);
+            }
+            StmtKind::Let { .. } => {}
+            StmtKind::If {
+                cond,
+                then,
+                otherwise,
+            } => self.if_stmt(cond, then, otherwise.as_ref()),
+            StmtKind::Block(b) => self.block(b),
+            _ => self.error(
+                "this statement is not supported yet",
+                stmt.span,
+                "unsupported",
+            ),
+        }
+    }
+
+    fn expr_stmt(&mut self, e: &Expr) {
+        if let ExprKind::IncDec {
+            target, increment, ..
+        } = &e.kind
+        {
+            let delta = if *increment { BinOp::Add } else { BinOp::Sub };
+            let one = Expr {
+                kind: ExprKind::Int {
+                    value: 1,
+                    suffix: None,
+                },
+                span: e.span,
+            };
+            return self.assign(target, Some(delta), &one, e.span);
+        }
+        self.expr(e);
+    }
+
+    fn if_stmt(&mut self, cond: &Expr, then: &Block, otherwise: Option<&Block>) {
+        let (t, f, done) = (self.fresh_block(), self.fresh_block(), self.fresh_block());
+        self.cond(cond, t, f);
+        self.block(then);
+        self.b.finish(Term::Jump(done), f);
+        if let Some(b) = otherwise {
+            self.block(b);
+        }
+        self.b.jump_to(done);
+    }
+
+    fn assign(&mut self, target: &Expr, op: Option<BinOp>, value: &Expr, span: Span) {
+        if let (ExprKind::Map { name, keys }, None, ExprKind::Call { name: func, args }) =
+            (&target.kind, op, &value.kind)
+        {
+            if AGGREGATIONS.contains(&func.node.as_str()) {
+                return self.aggregate(name, keys, &func.node, args, span);
+            }
+        }
+        let v = match op {
+            None => self.expr(value),
+            Some(op) => {
+                let combined = Expr {
+                    kind: ExprKind::Binary {
+                        op,
+                        lhs: Box::new(target.clone()),
+                        rhs: Box::new(value.clone()),
+                    },
+                    span,
+                };
+                self.expr(&combined)
+            }
+        };
+        match &target.kind {
+            ExprKind::Variable(name) => self.assign_var(name, v, span),
+            ExprKind::Map { name, keys } => self.assign_map(name, keys, v, span),
+            _ => self.error(
+                "this cannot be assigned to",
+                target.span,
+                "not a variable or map",
+            ),
+        }
+    }
+
+    /// `$x = v`: the first assignment fixes the variable's type.
+    pub(super) fn assign_var(&mut self, name: &str, v: Val, span: Span) {
+        match (self.vars.get(name).cloned(), v) {
+            (None, Val::Scalar(op, ty)) => {
+                let r = self.copy_reg(op);
+                self.vars.insert(name.to_string(), Var::Scalar(r, ty));
+            }
+            (None, Val::Str(slot, size)) => {
+                let own = self.b.slot(size);
+                let len = self.b.slot_size(own);
+                self.b.copy(Base::Slot(own), 0, Base::Slot(slot), 0, len);
+                self.vars.insert(name.to_string(), Var::Str(own, size));
+            }
+            (Some(Var::Scalar(r, _)), Val::Scalar(op, _)) => {
+                self.b.emit(Inst::Mov { dst: r, src: op });
+            }
+            (Some(Var::Str(own, size)), Val::Str(slot, from)) => {
+                let len = size.min(from).div_ceil(8) * 8;
+                let total = self.b.slot_size(own);
+                self.b
+                    .copy(Base::Slot(own), 0, Base::Slot(slot), 0, len.min(total));
+                self.b.zero(
+                    Base::Slot(own),
+                    len.min(total) as i32,
+                    total - len.min(total),
+                );
+            }
+            (Some(existing), v) => {
+                let had = match existing {
+                    Var::Scalar(_, ty) => ty.to_string(),
+                    Var::Str(_, size) => format!("string[{size}]"),
+                };
+                let msg = format!(
+                    "variable {name} holds {had}, it cannot be assigned {}",
+                    v.ty()
+                );
+                self.error(msg, span, "type mismatch");
+            }
+            (None, other) => {
+                self.error(
+                    format!("a variable cannot hold {}", other.ty()),
+                    span,
+                    "no value",
+                );
+            }
+        }
+    }
+}

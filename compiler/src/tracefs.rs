@@ -1,0 +1,189 @@
+//! Tracepoint knowledge from a tracefs tree: the list of events and each event's
+//! `format` file, parsed into typed fields. The root is a parameter so tests can point
+//! at committed fixtures instead of the live kernel.
+
+use crate::types::Type;
+use std::path::{Path, PathBuf};
+
+/// One field of a tracepoint record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TpField {
+    pub name: String,
+    pub offset: u32,
+    pub ty: FieldType,
+}
+
+/// How a field is stored in the record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldType {
+    /// A scalar read directly from the record.
+    Scalar(Type),
+    /// An inline `char name[N]` array.
+    CharArray(u32),
+    /// `__data_loc char[]`: a u32 whose low 16 bits give the string's offset.
+    DataLoc,
+}
+
+/// Where tracepoint information comes from.
+#[derive(Debug, Clone)]
+pub struct TraceFs {
+    root: PathBuf,
+}
+
+impl TraceFs {
+    /// The live kernel's tracefs (`/sys/kernel/tracing`, or the debugfs path).
+    pub fn system() -> Self {
+        let primary = Path::new("/sys/kernel/tracing");
+        let root = if primary.join("events").exists() {
+            primary.to_path_buf()
+        } else {
+            PathBuf::from("/sys/kernel/debug/tracing")
+        };
+        TraceFs { root }
+    }
+
+    /// A tracefs-shaped directory (tests use committed fixtures).
+    pub fn at(root: impl Into<PathBuf>) -> Self {
+        TraceFs { root: root.into() }
+    }
+
+    /// Every `category:name` the kernel offers.
+    pub fn events(&self) -> Vec<(String, String)> {
+        let text = std::fs::read_to_string(self.root.join("available_events")).unwrap_or_default();
+        text.lines()
+            .filter_map(|l| l.split_once(':'))
+            .map(|(c, n)| (c.to_string(), n.to_string()))
+            .collect()
+    }
+
+    /// The parsed fields of one tracepoint, or `None` if it does not exist.
+    pub fn fields(&self, category: &str, name: &str) -> Option<Vec<TpField>> {
+        if !is_plain_name(category) || !is_plain_name(name) {
+            return None;
+        }
+        let path = self
+            .root
+            .join("events")
+            .join(category)
+            .join(name)
+            .join("format");
+        let text = std::fs::read_to_string(path).ok()?;
+        Some(parse_format(&text))
+    }
+}
+
+fn is_plain_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// Parses the `field:` lines of a tracepoint `format` file, skipping `common_*` fields.
+pub fn parse_format(text: &str) -> Vec<TpField> {
+    text.lines()
+        .filter_map(parse_field_line)
+        .filter(|f| !f.name.starts_with("common_"))
+        .collect()
+}
+
+fn parse_field_line(line: &str) -> Option<TpField> {
+    let mut decl = None;
+    let (mut offset, mut size, mut signed) = (None, None, false);
+    for part in line.trim().split(';') {
+        let (key, value) = part.trim().split_once(':')?;
+        match key {
+            "field" => decl = Some(value.trim().to_string()),
+            "offset" => offset = value.trim().parse::<u32>().ok(),
+            "size" => size = value.trim().parse::<u32>().ok(),
+            "signed" => signed = value.trim() == "1",
+            _ => {}
+        }
+        if size.is_some() && offset.is_some() && decl.is_some() && key == "signed" {
+            break;
+        }
+    }
+    let decl = decl?;
+    let (ctype, name, array) = split_declaration(&decl)?;
+    let ty = field_type(&ctype, array, size?, signed);
+    Some(TpField {
+        name,
+        offset: offset?,
+        ty,
+    })
+}
+
+/// Splits `const char * filename` / `char prev_comm[16]` into (type text, name, array len).
+fn split_declaration(decl: &str) -> Option<(String, String, Option<u32>)> {
+    let (head, array) = match decl.find('[') {
+        Some(i) => {
+            let len = decl[i + 1..].trim_end_matches(']').trim();
+            (&decl[..i], Some(len.parse::<u32>().unwrap_or(0)))
+        }
+        None => (decl, None),
+    };
+    let head = head.trim();
+    let split = head.rfind([' ', '*'])?;
+    let name = head[split + 1..].trim().to_string();
+    Some((head[..split + 1].trim().to_string(), name, array))
+}
+
+fn field_type(ctype: &str, array: Option<u32>, size: u32, signed: bool) -> FieldType {
+    if ctype.starts_with("__data_loc") {
+        return FieldType::DataLoc;
+    }
+    let is_char = ctype.trim_start_matches("const ").trim() == "char";
+    match array {
+        Some(_) if is_char => return FieldType::CharArray(size),
+        Some(_) => return FieldType::Scalar(Type::U64),
+        None => {}
+    }
+    if ctype.contains('*') {
+        let pointee = if ctype.contains("char") {
+            Type::Int {
+                size: 1,
+                signed: true,
+            }
+        } else {
+            Type::U64
+        };
+        return FieldType::Scalar(Type::Ptr {
+            pointee: Box::new(pointee),
+            user: false,
+        });
+    }
+    let size = match size {
+        1 | 2 | 4 | 8 => size as u8,
+        _ => 8,
+    };
+    FieldType::Scalar(Type::Int { size, signed })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OPENAT: &str = "name: sys_enter_openat\nformat:\n\
+\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
+\tfield:int __syscall_nr;\toffset:8;\tsize:4;\tsigned:1;\n\
+\tfield:const char * filename;\toffset:24;\tsize:8;\tsigned:0;\n\
+\tfield:char prev_comm[16];\toffset:8;\tsize:16;\tsigned:0;\n\
+\tfield:__data_loc char[] name;\toffset:8;\tsize:4;\tsigned:0;\n";
+
+    #[test]
+    fn parses_fields_and_skips_common_ones() {
+        let fields = parse_format(OPENAT);
+        let names: Vec<_> = fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["__syscall_nr", "filename", "prev_comm", "name"]);
+        assert_eq!(
+            fields[0].ty,
+            FieldType::Scalar(Type::Int {
+                size: 4,
+                signed: true
+            })
+        );
+        assert!(matches!(fields[1].ty, FieldType::Scalar(Type::Ptr { .. })));
+        assert_eq!(fields[1].offset, 24);
+        assert_eq!(fields[2].ty, FieldType::CharArray(16));
+        assert_eq!(fields[3].ty, FieldType::DataLoc);
+    }
+}

@@ -1,0 +1,166 @@
+//! The types of the language as the type checker sees them.
+
+use ebpfc_stdlib::meta;
+use std::fmt;
+
+/// The type of an expression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Type {
+    /// An integer of `size` bytes (1, 2, 4, 8).
+    Int { size: u8, signed: bool },
+    /// A NUL-terminated string in a buffer of `size` bytes.
+    Str { size: u32 },
+    /// A pointer; `user` says which address space it points into.
+    Ptr { pointee: Box<Type>, user: bool },
+    /// A tuple (also the type of a multi-part map key).
+    Tuple(Vec<Type>),
+    /// The tracepoint `args` structure of the current probe.
+    Args,
+    /// No value (statements, `exit()`, `printf()`).
+    Void,
+}
+
+impl Type {
+    pub const I64: Type = Type::Int {
+        size: 8,
+        signed: true,
+    };
+    pub const U64: Type = Type::Int {
+        size: 8,
+        signed: false,
+    };
+    pub const U32: Type = Type::Int {
+        size: 4,
+        signed: false,
+    };
+
+    pub fn is_int(&self) -> bool {
+        matches!(self, Type::Int { .. })
+    }
+
+    pub fn is_signed(&self) -> bool {
+        matches!(self, Type::Int { signed: true, .. })
+    }
+
+    /// Size in bytes when stored in a key, value or event record.
+    pub fn size(&self) -> u32 {
+        match self {
+            Type::Int { size, .. } => u32::from(*size),
+            Type::Str { size } => *size,
+            Type::Ptr { .. } => 8,
+            Type::Tuple(fields) => tuple_layout(fields).1,
+            Type::Args | Type::Void => 0,
+        }
+    }
+
+    /// Alignment in bytes when stored.
+    pub fn align(&self) -> u32 {
+        match self {
+            Type::Int { size, .. } => u32::from(*size),
+            Type::Ptr { .. } => 8,
+            Type::Tuple(fields) => fields.iter().map(Type::align).max().unwrap_or(1),
+            Type::Str { .. } => 8,
+            Type::Args | Type::Void => 1,
+        }
+    }
+
+    /// The same type as stored in a map key or record: integers widen to 64 bits.
+    pub fn widened(&self) -> Type {
+        match self {
+            Type::Int { signed, .. } => Type::Int {
+                size: 8,
+                signed: *signed,
+            },
+            Type::Ptr { .. } => Type::U64,
+            Type::Tuple(fields) => Type::Tuple(fields.iter().map(Type::widened).collect()),
+            other => other.clone(),
+        }
+    }
+
+    /// The runtime's description of a stored value of this type.
+    pub fn to_meta(&self) -> meta::Ty {
+        match self {
+            Type::Int { size, signed } => meta::Ty::Int {
+                size: *size,
+                signed: *signed,
+            },
+            Type::Str { size } => meta::Ty::Str { size: *size },
+            Type::Tuple(fields) => {
+                let (offsets, size) = tuple_layout(fields);
+                let fields = fields
+                    .iter()
+                    .zip(offsets)
+                    .map(|(ty, offset)| meta::Field {
+                        offset,
+                        ty: ty.to_meta(),
+                    })
+                    .collect();
+                meta::Ty::Tuple { fields, size }
+            }
+            Type::Ptr { .. } | Type::Args | Type::Void => meta::Ty::Int {
+                size: 8,
+                signed: false,
+            },
+        }
+    }
+}
+
+/// Offsets of each field laid out in order with natural alignment, and the total size
+/// rounded up to the largest alignment.
+pub fn tuple_layout(fields: &[Type]) -> (Vec<u32>, u32) {
+    let mut offsets = Vec::with_capacity(fields.len());
+    let mut end = 0u32;
+    for ty in fields {
+        let align = ty.align().max(1);
+        let offset = end.div_ceil(align) * align;
+        offsets.push(offset);
+        end = offset + ty.size();
+    }
+    let align = fields.iter().map(Type::align).max().unwrap_or(1).max(1);
+    (offsets, end.div_ceil(align) * align)
+}
+
+impl fmt::Display for Type {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Type::Int { size, signed } => {
+                write!(f, "{}int{}", if *signed { "" } else { "u" }, size * 8)
+            }
+            Type::Str { size } => write!(f, "string[{size}]"),
+            Type::Ptr { pointee, .. } => write!(f, "{pointee} *"),
+            Type::Tuple(fields) => {
+                write!(f, "(")?;
+                for (i, t) in fields.iter().enumerate() {
+                    if i > 0 {
+                        write!(f, ", ")?;
+                    }
+                    write!(f, "{t}")?;
+                }
+                write!(f, ")")
+            }
+            Type::Args => write!(f, "args"),
+            Type::Void => write!(f, "none"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tuple_fields_align_naturally() {
+        let (offsets, size) = tuple_layout(&[Type::Str { size: 3 }, Type::I64]);
+        assert_eq!(offsets, vec![0, 8]);
+        assert_eq!(size, 16);
+    }
+
+    #[test]
+    fn display_names_types() {
+        assert_eq!(Type::U32.to_string(), "uint32");
+        assert_eq!(
+            Type::Tuple(vec![Type::I64, Type::Str { size: 16 }]).to_string(),
+            "(int64, string[16])"
+        );
+    }
+}

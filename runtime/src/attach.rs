@@ -1,0 +1,367 @@
+//! Attaching every probe except BEGIN and END, and detaching them again.
+//!
+//! Invariants: every successful attachment is held as an owned [`AttachedLink`], so
+//! dropping the list (or [`detach_all`]) detaches everything, including the links made
+//! before a later probe failed; errors name the probe and say why in words.
+
+use aya::programs::fentry::FEntryLink;
+use aya::programs::fexit::FExitLink;
+use aya::programs::kprobe::KProbeLink;
+use aya::programs::perf_event::{
+    PerfEventConfig, PerfEventLink, PerfEventScope, SamplePolicy, SoftwareEvent,
+};
+use aya::programs::raw_trace_point::RawTracePointLink;
+use aya::programs::trace_point::TracePointLink;
+use aya::programs::uprobe::{UProbeAttachLocation, UProbeError, UProbeLink, UProbeScope};
+use aya::programs::{
+    FEntry, FExit, KProbe, Link, PerfEvent, ProbeKind, Program, ProgramError, RawTracePoint,
+    TracePoint, UProbe,
+};
+use aya::Ebpf;
+use ebpfc_stdlib::meta::{Attach, Metadata, Probe};
+
+use crate::error::{describe, errno_of, io_words, RuntimeError};
+use crate::programs::{program_mut, typed};
+
+/// `perf_event_attr.type` of software events.
+const PERF_TYPE_SOFTWARE: u32 = 1;
+
+/// One attachment; detached when dropped.
+pub(crate) enum AttachedLink {
+    Tracepoint(TracePointLink),
+    RawTracepoint(RawTracePointLink),
+    PerfEvent(PerfEventLink),
+    Kprobe(KProbeLink),
+    Uprobe(UProbeLink),
+    Fentry(FEntryLink),
+    Fexit(FExitLink),
+}
+
+impl AttachedLink {
+    /// Detaches now; errors are ignored because the link is gone either way.
+    fn detach(self) {
+        let _ = match self {
+            Self::Tracepoint(l) => l.detach(),
+            Self::RawTracepoint(l) => l.detach(),
+            Self::PerfEvent(l) => l.detach(),
+            Self::Kprobe(l) => l.detach(),
+            Self::Uprobe(l) => l.detach(),
+            Self::Fentry(l) => l.detach(),
+            Self::Fexit(l) => l.detach(),
+        };
+    }
+}
+
+/// Detaches every link, in reverse order of attachment.
+pub(crate) fn detach_all(links: Vec<AttachedLink>) {
+    links.into_iter().rev().for_each(AttachedLink::detach);
+}
+
+/// Whether a probe is attached (as opposed to BEGIN/END, which are run once).
+pub(crate) fn is_attachable(probe: &Probe) -> bool {
+    !matches!(probe.attach, Attach::Begin | Attach::End)
+}
+
+/// Attaches every attachable probe of `meta`, in metadata order.
+pub(crate) fn attach_all(
+    ebpf: &mut Ebpf,
+    meta: &Metadata,
+) -> Result<Vec<AttachedLink>, RuntimeError> {
+    let mut links = Vec::new();
+    for probe in meta.probes.iter().filter(|p| is_attachable(p)) {
+        let program = program_mut(ebpf, probe)?;
+        attach_one(program, probe, &mut links).map_err(|e| attach_error(probe, e))?;
+    }
+    Ok(links)
+}
+
+/// Why attaching one probe failed: a wrong program type, or aya's error.
+enum Failure {
+    Runtime(RuntimeError),
+    Aya(ProgramError),
+}
+
+impl From<ProgramError> for Failure {
+    fn from(err: ProgramError) -> Self {
+        Self::Aya(err)
+    }
+}
+
+impl From<RuntimeError> for Failure {
+    fn from(err: RuntimeError) -> Self {
+        Self::Runtime(err)
+    }
+}
+
+fn attach_one(
+    program: &mut Program,
+    probe: &Probe,
+    links: &mut Vec<AttachedLink>,
+) -> Result<(), Failure> {
+    let link = match &probe.attach {
+        Attach::Begin | Attach::End => return Ok(()),
+        Attach::Interval { .. } | Attach::Profile { .. } | Attach::Software { .. } => {
+            let (event, period, cpus) = perf_target(probe)?;
+            let p = typed::<PerfEvent>(program, probe, "perf_event")?;
+            return attach_perf(p, event, period, &cpus, links);
+        }
+        Attach::Tracepoint { category, name } => {
+            let p = typed::<TracePoint>(program, probe, "tracepoint")?;
+            let id = p.attach(category, name)?;
+            AttachedLink::Tracepoint(p.take_link(id)?)
+        }
+        Attach::RawTracepoint { name } => {
+            let p = typed::<RawTracePoint>(program, probe, "raw_tp")?;
+            let id = p.attach(name)?;
+            AttachedLink::RawTracepoint(p.take_link(id)?)
+        }
+        Attach::Kprobe {
+            function,
+            offset,
+            ret,
+        } => {
+            let p = typed::<KProbe>(program, probe, "kprobe")?;
+            check_probe_kind(probe, p.kind(), *ret, "kprobe")?;
+            let id = p.attach(function, *offset)?;
+            AttachedLink::Kprobe(p.take_link(id)?)
+        }
+        Attach::Uprobe {
+            path,
+            symbol,
+            offset,
+            ret,
+        } => {
+            check_uprobe_target(probe, path)?;
+            let p = typed::<UProbe>(program, probe, "uprobe")?;
+            check_probe_kind(probe, p.kind(), *ret, "uprobe")?;
+            let location = uprobe_location(symbol.as_deref(), *offset);
+            let id = p.attach(location, path, UProbeScope::AllProcesses)?;
+            AttachedLink::Uprobe(p.take_link(id)?)
+        }
+        Attach::Fentry { ret: false, .. } => {
+            let p = typed::<FEntry>(program, probe, "fentry")?;
+            let id = p.attach()?;
+            AttachedLink::Fentry(p.take_link(id)?)
+        }
+        Attach::Fentry { ret: true, .. } => {
+            let p = typed::<FExit>(program, probe, "fexit")?;
+            let id = p.attach()?;
+            AttachedLink::Fexit(p.take_link(id)?)
+        }
+    };
+    links.push(link);
+    Ok(())
+}
+
+/// The perf event, sample period and CPUs of an interval, profile or software probe.
+fn perf_target(probe: &Probe) -> Result<(PerfEventConfig, u64, Vec<u32>), RuntimeError> {
+    let cpu_clock = PerfEventConfig::Software(SoftwareEvent::CpuClock);
+    match &probe.attach {
+        Attach::Interval { period_ns } => Ok((cpu_clock, *period_ns, vec![0])),
+        Attach::Profile { period_ns } => Ok((cpu_clock, *period_ns, online_cpus(probe)?)),
+        Attach::Software { config, period, .. } => {
+            let pmu_type = PERF_TYPE_SOFTWARE;
+            let event = PerfEventConfig::Pmu {
+                pmu_type,
+                config: *config,
+            };
+            Ok((event, *period, online_cpus(probe)?))
+        }
+        _ => Err(RuntimeError::Attach {
+            probe: probe.name.clone(),
+            reason: "not a perf event probe".to_string(),
+        }),
+    }
+}
+
+/// Fails unless the ELF section (`kprobe/` vs `kretprobe/`, `uprobe/` vs `uretprobe/`)
+/// agrees with the metadata about entry vs return.
+fn check_probe_kind(
+    probe: &Probe,
+    kind: ProbeKind,
+    ret: bool,
+    section: &str,
+) -> Result<(), RuntimeError> {
+    if matches!(kind, ProbeKind::Return) == ret {
+        return Ok(());
+    }
+    let expected = if ret {
+        section.replacen("probe", "retprobe", 1)
+    } else {
+        section.to_string()
+    };
+    Err(RuntimeError::Metadata(format!(
+        "the program `{}` of probe {} is not in a `{expected}` section",
+        probe.program, probe.name
+    )))
+}
+
+/// One sampling perf event per CPU in `cpus`, for every process.
+fn attach_perf(
+    program: &mut PerfEvent,
+    event: PerfEventConfig,
+    period: u64,
+    cpus: &[u32],
+    links: &mut Vec<AttachedLink>,
+) -> Result<(), Failure> {
+    for &cpu in cpus {
+        let scope = PerfEventScope::AllProcessesOneCpu { cpu };
+        let id = program.attach(event, scope, SamplePolicy::Period(period), false)?;
+        links.push(AttachedLink::PerfEvent(program.take_link(id)?));
+    }
+    Ok(())
+}
+
+fn online_cpus(probe: &Probe) -> Result<Vec<u32>, RuntimeError> {
+    aya::util::online_cpus().map_err(|(path, e)| RuntimeError::Attach {
+        probe: probe.name.clone(),
+        reason: format!("cannot read the online CPUs from {path}: {}", io_words(&e)),
+    })
+}
+
+/// Reports a missing uprobe target file by name (bare library names are left to aya,
+/// which resolves them through the ld.so cache).
+fn check_uprobe_target(probe: &Probe, path: &str) -> Result<(), RuntimeError> {
+    if path.contains('/') && !std::path::Path::new(path).exists() {
+        let reason = format!("the file {path} does not exist");
+        return Err(RuntimeError::Attach {
+            probe: probe.name.clone(),
+            reason,
+        });
+    }
+    Ok(())
+}
+
+fn uprobe_location(symbol: Option<&str>, offset: u64) -> UProbeAttachLocation<'_> {
+    match symbol {
+        Some(symbol) if offset == 0 => UProbeAttachLocation::Symbol(symbol),
+        Some(symbol) => UProbeAttachLocation::SymbolOffset(symbol, offset),
+        None => UProbeAttachLocation::AbsoluteOffset(offset),
+    }
+}
+
+/// The user-facing error for a failed attachment of `probe`.
+fn attach_error(probe: &Probe, failure: Failure) -> RuntimeError {
+    match failure {
+        Failure::Runtime(err) => err,
+        Failure::Aya(err) => RuntimeError::Attach {
+            probe: probe.name.clone(),
+            reason: attach_reason(&probe.attach, &err),
+        },
+    }
+}
+
+/// Words for why `attach` failed, specialised for the usual errno of each kind.
+fn attach_reason(attach: &Attach, err: &ProgramError) -> String {
+    if let (
+        Attach::Uprobe { path, .. },
+        ProgramError::UProbeError(UProbeError::SymbolError { symbol, error }),
+    ) = (attach, err)
+    {
+        return format!("cannot find the symbol `{symbol}` in {path}: {error}");
+    }
+    let detail = describe(err);
+    let missing = errno_of(err) == Some(libc::ENOENT);
+    match attach {
+        Attach::Tracepoint { category, name } if missing => {
+            format!("tracepoint {category}:{name} does not exist ({detail})")
+        }
+        Attach::RawTracepoint { name } if missing => {
+            format!("raw tracepoint {name} does not exist ({detail})")
+        }
+        Attach::Kprobe { function, .. } if missing => format!(
+            "kprobes are not available on this kernel, or {function} cannot be probed ({detail})"
+        ),
+        Attach::Uprobe { path, .. } if missing => {
+            format!("{path} or the probed symbol does not exist ({detail})")
+        }
+        _ => detail,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+
+    use aya::sys::SyscallError;
+
+    use super::*;
+
+    fn syscall_error(errno: i32) -> ProgramError {
+        ProgramError::SyscallError(SyscallError {
+            call: "perf_event_open",
+            io_error: io::Error::from_raw_os_error(errno),
+        })
+    }
+
+    #[test]
+    fn missing_tracepoints_are_named() {
+        let attach = Attach::Tracepoint {
+            category: "syscalls".into(),
+            name: "nope".into(),
+        };
+        let reason = attach_reason(&attach, &syscall_error(libc::ENOENT));
+        assert!(
+            reason.starts_with("tracepoint syscalls:nope does not exist"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn missing_kprobe_support_is_explained() {
+        let attach = Attach::Kprobe {
+            function: "vfs_read".into(),
+            offset: 0,
+            ret: false,
+        };
+        let reason = attach_reason(&attach, &syscall_error(libc::ENOENT));
+        assert!(reason.contains("kprobes are not available"), "{reason}");
+    }
+
+    #[test]
+    fn other_errors_are_described_in_words() {
+        let reason = attach_reason(
+            &Attach::Interval { period_ns: 1 },
+            &syscall_error(libc::EPERM),
+        );
+        assert!(
+            reason.contains("perf_event_open") && reason.contains("CAP_BPF"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn return_probes_must_be_in_return_sections() {
+        let attach = Attach::Uprobe {
+            path: "/bin/sh".into(),
+            symbol: None,
+            offset: 0,
+            ret: true,
+        };
+        let probe = Probe {
+            program: "p".into(),
+            name: "uretprobe:/bin/sh:0".into(),
+            attach,
+        };
+        let err = check_probe_kind(&probe, ProbeKind::Entry, true, "uprobe").unwrap_err();
+        assert!(err.to_string().contains("`uretprobe` section"), "{err}");
+        assert!(check_probe_kind(&probe, ProbeKind::Return, true, "uprobe").is_ok());
+        assert!(check_probe_kind(&probe, ProbeKind::Entry, false, "kprobe").is_ok());
+    }
+
+    #[test]
+    fn uprobe_locations_follow_symbol_and_offset() {
+        assert!(matches!(
+            uprobe_location(Some("f"), 0),
+            UProbeAttachLocation::Symbol("f")
+        ));
+        assert!(matches!(
+            uprobe_location(Some("f"), 4),
+            UProbeAttachLocation::SymbolOffset("f", 4)
+        ));
+        assert!(matches!(
+            uprobe_location(None, 9),
+            UProbeAttachLocation::AbsoluteOffset(9)
+        ));
+    }
+}

@@ -1,0 +1,42 @@
+//! The ebpfc runtime: loads an object, attaches its probes, streams its events and
+//! prints its maps. It reads only the ELF and its `.ebpfc` metadata, never source.
+//!
+//! Modules, in the order a run uses them: `metadata` (the `.ebpfc` section),
+//! `setup` (privileges, memlock, tracefs), `programs` (aya load, BEGIN/END test runs),
+//! `attach` (every other probe), `events` (ring buffer), `maps` (map dumps), [`output`]
+//! (rendering); `session` sequences them and `sys` is the only place for raw syscalls.
+
+mod attach;
+mod error;
+mod events;
+mod maps;
+mod metadata;
+pub mod output;
+mod programs;
+mod session;
+mod setup;
+mod sys;
+
+use std::io::Write;
+
+pub use ebpfc_stdlib::meta::Metadata;
+pub use error::RuntimeError;
+pub use metadata::read_metadata;
+
+/// How a run behaves and prints.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    pub format: output::OutputFormat,
+    /// Do not print the `Attaching N probes...` line (`attached_probes` in JSON).
+    pub quiet: bool,
+    /// Load and attach every probe, then stop without running BEGIN/END or printing maps.
+    pub dry_run: bool,
+}
+
+/// Runs the ebpfc object `elf` until `exit()`, SIGINT or SIGTERM, writing everything
+/// bpftrace writes to stdout to `out`: the `Attaching N probes...` line (unless quiet),
+/// the events and the final map dump.
+/// Returns the process exit code: the `exit(code)` value, else 0.
+pub fn run(elf: &[u8], opts: &RunOptions, out: &mut dyn Write) -> Result<i32, RuntimeError> {
+    session::run(elf, opts, out)
+}

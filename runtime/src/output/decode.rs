@@ -1,0 +1,207 @@
+//! Decoding of raw map entries and event fields: typed values from little-endian bytes,
+//! per-CPU values combined as `meta::MapKind` documents, and hist buckets grouped by key.
+
+use std::collections::BTreeMap;
+
+use ebpfc_stdlib::meta::{MapInfo, MapKind, Ty};
+
+use super::hist;
+use super::RawEntry;
+
+/// A typed value read from a key, a map value or an event record.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Datum {
+    Signed(i64),
+    Unsigned(u64),
+    /// The bytes of a string, up to (not including) its NUL.
+    Str(Vec<u8>),
+    Tuple(Vec<Datum>),
+}
+
+/// A map value with all CPUs combined.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Value {
+    /// A `Value` map's value, or a count, sum, min or max.
+    Plain(Datum),
+    /// An `avg` or `stats` aggregation.
+    Stats { count: i64, total: i64 },
+    /// Hist or lhist bucket counts, indexed by bucket.
+    Buckets(Vec<u64>),
+}
+
+/// One decoded map entry; `key` holds the user key bytes (empty for scalar maps).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Entry {
+    pub key: Vec<u8>,
+    pub value: Value,
+}
+
+/// How integers are read: as map keys print them or as their type says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum IntRule {
+    /// 8-byte integers are signed regardless of their type; smaller ones follow it.
+    Key,
+    /// Signedness follows the type.
+    Typed,
+}
+
+/// Reads `size` bytes at `offset` as a little-endian unsigned integer; bytes past the end
+/// of `bytes` read as zero.
+pub(super) fn read_u64(bytes: &[u8], offset: usize, size: usize) -> u64 {
+    (0..size.min(8)).fold(0u64, |acc, i| {
+        let byte = bytes.get(offset + i).copied().unwrap_or(0);
+        acc | (u64::from(byte) << (8 * i))
+    })
+}
+
+/// Reads an 8-byte little-endian signed integer at `offset`.
+pub(super) fn read_i64(bytes: &[u8], offset: usize) -> i64 {
+    read_u64(bytes, offset, 8) as i64
+}
+
+/// Sign-extends the low `size` bytes of `raw`.
+fn sign_extend(raw: u64, size: usize) -> i64 {
+    match size {
+        1 => i64::from(raw as u8 as i8),
+        2 => i64::from(raw as u16 as i16),
+        4 => i64::from(raw as u32 as i32),
+        _ => raw as i64,
+    }
+}
+
+/// The bytes of a NUL-terminated string stored in a buffer of `size` bytes at `offset`.
+pub(super) fn read_cstr(bytes: &[u8], offset: usize, size: usize) -> Vec<u8> {
+    let start = offset.min(bytes.len());
+    let end = offset.saturating_add(size).min(bytes.len());
+    let buf = &bytes[start..end];
+    let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    buf[..len].to_vec()
+}
+
+impl Datum {
+    /// Decodes a value of type `ty` stored at `offset` in `bytes`.
+    pub(super) fn decode(ty: &Ty, bytes: &[u8], offset: usize, rule: IntRule) -> Datum {
+        match ty {
+            Ty::Int { size, signed } => {
+                let size = usize::from(*size);
+                let raw = read_u64(bytes, offset, size);
+                if *signed || (rule == IntRule::Key && size == 8) {
+                    Datum::Signed(sign_extend(raw, size))
+                } else {
+                    Datum::Unsigned(raw)
+                }
+            }
+            Ty::Str { size } => Datum::Str(read_cstr(bytes, offset, *size as usize)),
+            Ty::Tuple { fields, .. } => Datum::Tuple(
+                fields
+                    .iter()
+                    .map(|f| Datum::decode(&f.ty, bytes, offset + f.offset as usize, rule))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The value as a 128-bit integer, for ordering; `None` for strings and tuples.
+    pub(super) fn as_i128(&self) -> Option<i128> {
+        match self {
+            Datum::Signed(v) => Some(i128::from(*v)),
+            Datum::Unsigned(v) => Some(i128::from(*v)),
+            Datum::Str(_) | Datum::Tuple(_) => None,
+        }
+    }
+}
+
+impl Value {
+    /// The integer `avg` prints: total / count truncated toward zero, 0 when empty.
+    pub(super) fn average(count: i64, total: i64) -> i64 {
+        if count == 0 {
+            0
+        } else {
+            total.wrapping_div(count)
+        }
+    }
+}
+
+/// Decodes and combines every entry of a map (unsorted).
+pub(super) fn entries(info: &MapInfo, raw: &[RawEntry]) -> Vec<Entry> {
+    match &info.kind {
+        MapKind::Hist | MapKind::Lhist { .. } => bucket_entries(info, raw),
+        kind => raw
+            .iter()
+            .filter_map(|e| {
+                let value = combine(info, kind, &e.values)?;
+                Some(Entry {
+                    key: user_key(info, &e.key).to_vec(),
+                    value,
+                })
+            })
+            .collect(),
+    }
+}
+
+/// The user key part of a BPF key.
+fn user_key<'k>(info: &MapInfo, key: &'k [u8]) -> &'k [u8] {
+    if info.key.is_none() {
+        return &[];
+    }
+    &key[..(info.key_size as usize).min(key.len())]
+}
+
+/// Combines the per-CPU values of one non-hist entry; `None` when a min/max was never set.
+fn combine(info: &MapInfo, kind: &MapKind, values: &[Vec<u8>]) -> Option<Value> {
+    let value = match kind {
+        MapKind::Value => {
+            let first = values.first().map_or(&[][..], Vec::as_slice);
+            Value::Plain(Datum::decode(&info.value, first, 0, IntRule::Typed))
+        }
+        MapKind::Count => Value::Plain(Datum::Unsigned(sum_u64(values, 0))),
+        MapKind::Sum => Value::Plain(Datum::Signed(sum_u64(values, 0) as i64)),
+        MapKind::Min => Value::Plain(Datum::Signed(extremum(values, i64::min)?)),
+        MapKind::Max => Value::Plain(Datum::Signed(extremum(values, i64::max)?)),
+        MapKind::Avg | MapKind::Stats => Value::Stats {
+            total: sum_u64(values, 0) as i64,
+            count: sum_u64(values, 8) as i64,
+        },
+        MapKind::Hist | MapKind::Lhist { .. } => return None,
+    };
+    Some(value)
+}
+
+/// The wrapping sum over CPUs of the u64 at `offset`.
+fn sum_u64(values: &[Vec<u8>], offset: usize) -> u64 {
+    values
+        .iter()
+        .fold(0u64, |acc, v| acc.wrapping_add(read_u64(v, offset, 8)))
+}
+
+/// Combines the values of the CPUs whose "is set" flag (u64 at 8) is non-zero.
+fn extremum(values: &[Vec<u8>], pick: fn(i64, i64) -> i64) -> Option<i64> {
+    values
+        .iter()
+        .filter(|v| read_u64(v, 8, 8) != 0)
+        .map(|v| read_i64(v, 0))
+        .reduce(pick)
+}
+
+/// Groups hist/lhist entries by user key into bucket vectors; out-of-range buckets are
+/// dropped.
+fn bucket_entries(info: &MapInfo, raw: &[RawEntry]) -> Vec<Entry> {
+    let len = hist::bucket_count(&info.kind);
+    let index_at = (info.key_size as usize).next_multiple_of(8);
+    let mut groups: BTreeMap<Vec<u8>, Vec<u64>> = BTreeMap::new();
+    for e in raw {
+        let key = user_key(info, &e.key).to_vec();
+        let buckets = groups.entry(key).or_insert_with(|| vec![0; len]);
+        let index = read_u64(&e.key, index_at, 8);
+        if let Some(slot) = usize::try_from(index).ok().and_then(|i| buckets.get_mut(i)) {
+            *slot = slot.wrapping_add(sum_u64(&e.values, 0));
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(key, buckets)| Entry {
+            key,
+            value: Value::Buckets(buckets),
+        })
+        .collect()
+}

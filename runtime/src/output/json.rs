@@ -1,0 +1,81 @@
+//! JSON (`-f json`) layout of a map at exit: one line
+//! `{"type": T, "data": {"@name": V}}` per non-empty map, where T is `map`, `stats`
+//! (avg and stats) or `hist` (hist and lhist), and V is the scalar value or an object
+//! `{"key": value, ...}` in print order.
+
+use std::fmt::Write as _;
+
+use ebpfc_stdlib::meta::{MapInfo, MapKind};
+
+use super::decode::{Entry, Value};
+use super::hist::{self, Scale};
+use super::value::{json_escape, json_key};
+
+/// Appends one map (entries already in print order); empty maps print nothing.
+pub(super) fn map(info: &MapInfo, entries: &[Entry], out: &mut String) {
+    if entries.is_empty() {
+        return;
+    }
+    let keyed = info.key.is_some();
+    let _ = write!(
+        out,
+        "{{\"type\": \"{}\", \"data\": {{\"",
+        message_type(&info.kind)
+    );
+    json_escape(info.name.as_bytes(), out);
+    out.push_str("\": ");
+    if keyed {
+        out.push('{');
+    }
+    for (i, entry) in entries.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        if keyed {
+            json_key(info, &entry.key, out);
+            out.push_str(": ");
+        }
+        value(info, &entry.value, out);
+    }
+    if keyed {
+        out.push('}');
+    }
+    out.push_str("}}\n");
+}
+
+fn message_type(kind: &MapKind) -> &'static str {
+    match kind {
+        MapKind::Avg | MapKind::Stats => "stats",
+        MapKind::Hist | MapKind::Lhist { .. } => "hist",
+        _ => "map",
+    }
+}
+
+fn value(info: &MapInfo, value: &Value, out: &mut String) {
+    match value {
+        Value::Plain(datum) => datum.json(out),
+        Value::Stats { count, total } => {
+            let average = Value::average(*count, *total);
+            if info.kind == MapKind::Stats {
+                let _ = write!(
+                    out,
+                    "{{\"count\": {count}, \"average\": {average}, \"total\": {total}}}"
+                );
+            } else {
+                let _ = write!(out, "{average}");
+            }
+        }
+        Value::Buckets(buckets) => {
+            if let Some(scale) = Scale::of(&info.kind) {
+                hist::json_array(buckets, scale, out);
+            }
+        }
+    }
+}
+
+/// Appends one printf event: `{"type": "printf", "data": "..."}`.
+pub(super) fn printf(text: &[u8], out: &mut String) {
+    out.push_str("{\"type\": \"printf\", \"data\": \"");
+    json_escape(text, out);
+    out.push_str("\"}\n");
+}

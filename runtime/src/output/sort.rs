@@ -1,0 +1,54 @@
+//! The order in which a map's entries are printed: integer aggregations by value,
+//! `avg`/`stats` by average, hists by total count, everything else by key. Ties fall
+//! back to the raw key bytes so the output is deterministic.
+
+use std::cmp::Ordering;
+
+use ebpfc_stdlib::meta::{MapInfo, Ty};
+
+use super::decode::{read_cstr, read_u64, Entry, Value};
+
+/// Sorts `entries` in print order.
+pub(super) fn sort_entries(info: &MapInfo, entries: &mut [Entry]) {
+    if entries.iter().all(|e| rank(&e.value).is_some()) {
+        entries.sort_by(|a, b| {
+            rank(&a.value)
+                .cmp(&rank(&b.value))
+                .then_with(|| a.key.cmp(&b.key))
+        });
+    } else {
+        entries.sort_by(|a, b| by_key(info.key.as_ref(), &a.key, &b.key));
+    }
+}
+
+/// The numeric rank of a value, or `None` when the map is ordered by key.
+fn rank(value: &Value) -> Option<i128> {
+    match value {
+        Value::Plain(datum) => datum.as_i128(),
+        Value::Stats { count, total } => Some(i128::from(Value::average(*count, *total))),
+        Value::Buckets(buckets) => Some(buckets.iter().map(|&c| i128::from(c)).sum()),
+    }
+}
+
+/// Orders two user keys field by field (integers as unsigned numbers of their size,
+/// strings byte-wise up to the NUL), then by raw bytes.
+fn by_key(ty: Option<&Ty>, a: &[u8], b: &[u8]) -> Ordering {
+    ty.map_or(Ordering::Equal, |ty| field_order(ty, a, b, 0))
+        .then_with(|| a.cmp(b))
+}
+
+fn field_order(ty: &Ty, a: &[u8], b: &[u8], offset: usize) -> Ordering {
+    match ty {
+        Ty::Int { size, .. } => {
+            let size = usize::from(*size);
+            read_u64(a, offset, size).cmp(&read_u64(b, offset, size))
+        }
+        Ty::Str { size } => {
+            let size = *size as usize;
+            read_cstr(a, offset, size).cmp(&read_cstr(b, offset, size))
+        }
+        Ty::Tuple { fields, .. } => fields.iter().fold(Ordering::Equal, |acc, f| {
+            acc.then_with(|| field_order(&f.ty, a, b, offset + f.offset as usize))
+        }),
+    }
+}

@@ -1,0 +1,151 @@
+//! Tests of map and printf rendering.
+//!
+//! The expected outputs in `bpftrace/` are verbatim stdout of bpftrace 0.17 (minus its
+//! `Attaching` line) for the program quoted above each test input; the inputs are the
+//! raw entries those programs leave in ebpfc's map layouts (`meta::MapKind`), spread
+//! over two CPUs.
+
+mod maps;
+mod printf;
+mod units;
+
+use ebpfc_stdlib::meta::{Field, MapInfo, MapKind, Ty};
+
+use super::{render_maps, MapDump, OutputFormat, RawEntry};
+
+/// A map and the raw entries read from it.
+type Dump = (MapInfo, Vec<RawEntry>);
+
+/// The expected text and JSON outputs captured from bpftrace for a fixture name.
+macro_rules! captured {
+    ($name:literal) => {
+        (
+            include_str!(concat!("bpftrace/", $name, ".text")),
+            include_str!(concat!("bpftrace/", $name, ".json")),
+        )
+    };
+}
+use captured;
+
+fn int(size: u8, signed: bool) -> Ty {
+    Ty::Int { size, signed }
+}
+
+fn i64_ty() -> Ty {
+    int(8, true)
+}
+
+/// bpftrace's default string size.
+fn str64() -> Ty {
+    Ty::Str { size: 64 }
+}
+
+/// A tuple with each integer aligned to its size, padded to a multiple of 8.
+fn tuple(types: Vec<Ty>) -> Ty {
+    let mut offset = 0u32;
+    let mut fields = Vec::new();
+    for ty in types {
+        let align = if let Ty::Int { size, .. } = ty {
+            u32::from(size)
+        } else {
+            1
+        };
+        offset = offset.next_multiple_of(align);
+        let size = ty.size();
+        fields.push(Field { offset, ty });
+        offset += size;
+    }
+    Ty::Tuple {
+        fields,
+        size: offset.next_multiple_of(8),
+    }
+}
+
+/// An aggregation map (per CPU, i64 values).
+fn agg(name: &str, kind: MapKind, key: Option<Ty>) -> MapInfo {
+    MapInfo {
+        name: name.to_string(),
+        elf_name: format!("m_{}", name.trim_start_matches('@')),
+        key_size: key.as_ref().map_or(0, Ty::size),
+        key,
+        kind,
+        value: i64_ty(),
+        per_cpu: true,
+    }
+}
+
+/// A `Value` map (not per CPU).
+fn plain(name: &str, key: Option<Ty>, value: Ty) -> MapInfo {
+    MapInfo {
+        value,
+        per_cpu: false,
+        ..agg(name, MapKind::Value, key)
+    }
+}
+
+fn lhist(min: i64, max: i64, step: i64) -> MapKind {
+    MapKind::Lhist { min, max, step }
+}
+
+/// `v` as `size` little-endian bytes.
+fn le(v: i64, size: usize) -> Vec<u8> {
+    v.to_le_bytes()[..size].to_vec()
+}
+
+fn i(v: i64) -> Vec<u8> {
+    le(v, 8)
+}
+
+/// Two i64 fields: value and flag (min/max) or total and count (avg/stats).
+fn pair(a: i64, b: i64) -> Vec<u8> {
+    [i(a), i(b)].concat()
+}
+
+/// A string in a NUL-padded buffer of `size` bytes.
+fn s(text: &str, size: usize) -> Vec<u8> {
+    let mut bytes = text.as_bytes().to_vec();
+    bytes.resize(size, 0);
+    bytes
+}
+
+/// The BPF key of a scalar map.
+fn scalar() -> Vec<u8> {
+    vec![0; 8]
+}
+
+/// A hist BPF key: the user key, padding to 8, then the bucket index.
+fn bucket_key(user: &[u8], bucket: i64) -> Vec<u8> {
+    let mut key = user.to_vec();
+    key.resize(user.len().next_multiple_of(8), 0);
+    key.extend(i(bucket));
+    key
+}
+
+fn entry(key: Vec<u8>, values: Vec<Vec<u8>>) -> RawEntry {
+    RawEntry { key, values }
+}
+
+/// One per-CPU hist entry per `(bucket, cpu0, cpu1)`.
+fn buckets(user: &[u8], counts: &[(i64, i64, i64)]) -> Vec<RawEntry> {
+    counts
+        .iter()
+        .map(|&(b, c0, c1)| entry(bucket_key(user, b), vec![i(c0), i(c1)]))
+        .collect()
+}
+
+fn render(format: OutputFormat, dumps: &[Dump]) -> String {
+    let maps: Vec<MapDump<'_>> = dumps
+        .iter()
+        .map(|(info, entries)| MapDump {
+            info,
+            entries: entries.clone(),
+        })
+        .collect();
+    render_maps(format, &maps)
+}
+
+/// Asserts both renderings of `dumps` against the captured outputs.
+fn check(dumps: &[Dump], (text, json): (&str, &str)) {
+    assert_eq!(render(OutputFormat::Text, dumps), text);
+    assert_eq!(render(OutputFormat::Json, dumps), json);
+}

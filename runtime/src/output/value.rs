@@ -1,0 +1,125 @@
+//! Printing of single values and map keys, in text (`(1, a)`, `[1, a]`) and JSON
+//! (`[1,"a"]`, `"1,a"`), and bpftrace's JSON string escaping.
+
+use std::fmt::Write as _;
+
+use ebpfc_stdlib::meta::MapInfo;
+
+use super::decode::{Datum, IntRule};
+
+impl Datum {
+    /// Text form: strings raw, tuples as `(a, b)`.
+    pub(super) fn text(&self, out: &mut String) {
+        let mut bytes = Vec::new();
+        self.text_bytes(&mut bytes);
+        out.push_str(&String::from_utf8_lossy(&bytes));
+    }
+
+    /// Text form as bytes, keeping strings exactly as stored.
+    pub(super) fn text_bytes(&self, out: &mut Vec<u8>) {
+        match self {
+            Datum::Signed(v) => out.extend_from_slice(v.to_string().as_bytes()),
+            Datum::Unsigned(v) => out.extend_from_slice(v.to_string().as_bytes()),
+            Datum::Str(bytes) => out.extend_from_slice(bytes),
+            Datum::Tuple(items) => {
+                out.push(b'(');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.extend_from_slice(b", ");
+                    }
+                    item.text_bytes(out);
+                }
+                out.push(b')');
+            }
+        }
+    }
+
+    /// JSON form: strings quoted and escaped, tuples as `[a,b]`.
+    pub(super) fn json(&self, out: &mut String) {
+        match self {
+            Datum::Str(bytes) => {
+                out.push('"');
+                json_escape(bytes, out);
+                out.push('"');
+            }
+            Datum::Tuple(items) => {
+                out.push('[');
+                join(out, items, ",", Datum::json);
+                out.push(']');
+            }
+            Datum::Signed(_) | Datum::Unsigned(_) => self.text(out),
+        }
+    }
+}
+
+/// Writes `items` separated by `sep`.
+fn join<T>(out: &mut String, items: &[T], sep: &str, each: fn(&T, &mut String)) {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(sep);
+        }
+        each(item, out);
+    }
+}
+
+/// The printed fields of a user key: one per tuple field, or a single one.
+fn key_fields(info: &MapInfo, key: &[u8]) -> Vec<Datum> {
+    match info
+        .key
+        .as_ref()
+        .map(|ty| Datum::decode(ty, key, 0, IntRule::Key))
+    {
+        None => Vec::new(),
+        Some(Datum::Tuple(fields)) => fields,
+        Some(single) => vec![single],
+    }
+}
+
+/// The text key suffix of an entry: `[1, a]`, or nothing for scalar maps.
+pub(super) fn text_key(info: &MapInfo, key: &[u8], out: &mut String) {
+    if info.key.is_some() {
+        out.push('[');
+        out.push_str(&String::from_utf8_lossy(&joined_key(info, key, b", ")));
+        out.push(']');
+    }
+}
+
+/// The JSON object key of an entry: the fields' text joined by `,`, escaped and quoted.
+pub(super) fn json_key(info: &MapInfo, key: &[u8], out: &mut String) {
+    out.push('"');
+    json_escape(&joined_key(info, key, b","), out);
+    out.push('"');
+}
+
+/// The text of the key fields separated by `sep`.
+fn joined_key(info: &MapInfo, key: &[u8], sep: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (i, field) in key_fields(info, key).iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(sep);
+        }
+        field.text_bytes(&mut out);
+    }
+    out
+}
+
+/// Escapes a string for JSON as bpftrace does: `\" \\ \n \r \t` named, other control
+/// bytes as `\u00XX`, and bytes from 0x80 as `\uffffffXX` (a sign-extended `char`).
+pub(super) fn json_escape(bytes: &[u8], out: &mut String) {
+    for &b in bytes {
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0..=0x1f => {
+                let _ = write!(out, "\\u{b:04x}");
+            }
+            0x80.. => {
+                let _ = write!(out, "\\u{:x}", i32::from(b as i8));
+            }
+            _ => out.push(char::from(b)),
+        }
+    }
+}

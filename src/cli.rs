@@ -1,0 +1,221 @@
+//! Flags and the compile → dump/emit/run sequence behind them.
+
+use clap::{Parser, ValueEnum};
+use ebpfc_codegen::Backend;
+use ebpfc_compiler::error::CompileError;
+use ebpfc_compiler::tracefs::TraceFs;
+use ebpfc_runtime::output::OutputFormat;
+use std::fmt;
+use std::path::PathBuf;
+
+/// Compile and run bpftrace programs.
+#[derive(Parser, Debug)]
+#[command(name = "ebpfc", version, about)]
+pub struct Args {
+    /// Program text to run instead of a file.
+    #[arg(short = 'e', value_name = "PROGRAM")]
+    pub program: Option<String>,
+    /// Script file, `-` for stdin, or an object written by --emit-elf; then $1, $2...
+    #[arg(value_name = "FILE")]
+    pub file: Option<String>,
+    /// Positional parameters ($1, $2, ...).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub params: Vec<String>,
+    /// Write the compiled ELF object to OUT and exit.
+    #[arg(long, value_name = "OUT")]
+    pub emit_elf: Option<PathBuf>,
+    /// Print one compiler stage and exit.
+    #[arg(long, value_enum)]
+    pub dump: Option<Stage>,
+    /// Parse and type-check only.
+    #[arg(long)]
+    pub check: bool,
+    /// Output format.
+    #[arg(short = 'f', value_enum, default_value = "text")]
+    pub format: Format,
+    /// Quiet: do not print the "Attaching" line.
+    #[arg(short = 'q')]
+    pub quiet: bool,
+    /// Load and attach every probe, then exit.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Code generator.
+    #[arg(long, value_enum, default_value = "bytecode")]
+    pub backend: BackendArg,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Stage {
+    Ast,
+    Ir,
+    Asm,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum BackendArg {
+    Bytecode,
+    Llvm,
+}
+
+/// Why a run failed, already rendered for the terminal.
+pub struct Failure {
+    message: String,
+    code: u8,
+}
+
+impl Failure {
+    fn user(message: impl Into<String>) -> Self {
+        Failure {
+            message: message.into(),
+            code: 1,
+        }
+    }
+
+    pub fn exit_code(&self) -> u8 {
+        self.code
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let msg = self.message.trim_end();
+        writeln!(f, "{msg}")
+    }
+}
+
+/// Source text and the name diagnostics show for it.
+struct Source {
+    name: String,
+    text: String,
+}
+
+/// Runs the command; returns the process exit code.
+pub fn run(args: &Args) -> Result<u8, Failure> {
+    if let Some(object) = read_object(args)? {
+        return execute(args, &object);
+    }
+    let source = read_source(args)?;
+    let program = ebpfc_parser::parse(&source.text)
+        .map_err(|d| Failure::user(ebpfc_parser::render(&source.name, &source.text, &d)))?;
+    if let Some(Stage::Ast) = args.dump {
+        print!("{}", ebpfc_parser::dump(&program));
+        return Ok(0);
+    }
+    let module = ebpfc_compiler::compile(&program, &TraceFs::system())
+        .map_err(|e| compile_failure(e, &source))?;
+    if args.check {
+        return Ok(0);
+    }
+    match args.dump {
+        Some(Stage::Ir) => {
+            print!("{}", ebpfc_compiler::ir_dump::dump(&module));
+            return Ok(0);
+        }
+        Some(Stage::Asm) => {
+            print!(
+                "{}",
+                ebpfc_codegen::disassemble(&module).map_err(codegen_failure)?
+            );
+            return Ok(0);
+        }
+        _ => {}
+    }
+    let backend = match args.backend {
+        BackendArg::Bytecode => Backend::Bytecode,
+        BackendArg::Llvm => Backend::Llvm,
+    };
+    let object = ebpfc_codegen::emit(&module, backend).map_err(codegen_failure)?;
+    if let Some(out) = &args.emit_elf {
+        std::fs::write(out, &object)
+            .map_err(|e| Failure::user(format!("error: cannot write {}: {e}", out.display())))?;
+        return Ok(0);
+    }
+    execute(args, &object)
+}
+
+fn compile_failure(err: CompileError, source: &Source) -> Failure {
+    match err {
+        CompileError::User(d) => {
+            Failure::user(ebpfc_parser::render(&source.name, &source.text, &d.0))
+        }
+        CompileError::Bug(bug) => Failure {
+            message: format!("{bug}\nthis is a bug in ebpfc"),
+            code: 2,
+        },
+    }
+}
+
+fn codegen_failure(err: ebpfc_codegen::CodegenError) -> Failure {
+    match err {
+        ebpfc_codegen::CodegenError::User(m) => Failure::user(format!("error: {m}")),
+        bug => Failure {
+            message: format!("{bug}\nthis is a bug in ebpfc"),
+            code: 2,
+        },
+    }
+}
+
+fn execute(args: &Args, object: &[u8]) -> Result<u8, Failure> {
+    let opts = ebpfc_runtime::RunOptions {
+        format: match args.format {
+            Format::Text => OutputFormat::Text,
+            Format::Json => OutputFormat::Json,
+        },
+        quiet: args.quiet,
+        dry_run: args.dry_run,
+    };
+    let mut stdout = std::io::stdout();
+    let code = ebpfc_runtime::run(object, &opts, &mut stdout)
+        .map_err(|e| Failure::user(format!("error: {e}")))?;
+    Ok(u8::try_from(code.clamp(0, 255)).unwrap_or(1))
+}
+
+/// The object named by FILE, if FILE is an ELF file.
+fn read_object(args: &Args) -> Result<Option<Vec<u8>>, Failure> {
+    let Some(path) = args.file.as_deref().filter(|_| args.program.is_none()) else {
+        return Ok(None);
+    };
+    if path == "-" {
+        return Ok(None);
+    }
+    let bytes = std::fs::read(path)
+        .map_err(|e| Failure::user(format!("error: cannot read {path}: {e}")))?;
+    Ok(bytes.starts_with(b"\x7fELF").then_some(bytes))
+}
+
+fn read_source(args: &Args) -> Result<Source, Failure> {
+    if let Some(text) = &args.program {
+        return Ok(Source {
+            name: "<stdin>".into(),
+            text: text.clone(),
+        });
+    }
+    match args.file.as_deref() {
+        None => Err(Failure::user(
+            "error: no program given; use -e 'PROGRAM' or a FILE (see --help)",
+        )),
+        Some("-") => {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                .map_err(|e| Failure::user(format!("error: cannot read stdin: {e}")))?;
+            Ok(Source {
+                name: "<stdin>".into(),
+                text,
+            })
+        }
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Failure::user(format!("error: cannot read {path}: {e}")))?;
+            Ok(Source {
+                name: path.to_string(),
+                text,
+            })
+        }
+    }
+}

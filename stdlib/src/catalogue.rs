@@ -1,0 +1,1 @@
+//! The catalogue of builtin variables, functions and aggregations.

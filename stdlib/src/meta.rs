@@ -1,0 +1,239 @@
+//! The `.ebpfc` ELF section: the contract between the code generator and the runtime.
+//!
+//! The runtime knows nothing of the source program. Everything it needs to attach
+//! probes, decode ring-buffer events and print maps is described here and serialized
+//! as JSON into the object. Invariants:
+//! - every `Probe::program` names a function symbol (an aya program) in the object;
+//! - every `MapInfo::elf_name` and `Metadata::ringbuf` names a map in `.maps`;
+//! - all offsets are byte offsets from the start of the key, value or event record.
+
+use serde::{Deserialize, Serialize};
+
+/// The name of the ELF section holding the serialized [`Metadata`].
+pub const SECTION: &str = ".ebpfc";
+/// Current schema version; the runtime refuses objects with another one.
+pub const VERSION: u32 = 1;
+
+/// Event record id (first u64 of every ring-buffer record): `exit(code)`.
+/// The exit code is an i64 at offset 8.
+pub const EVENT_EXIT: u64 = 0;
+/// Event record id of the first printf format; format `i` has id `EVENT_PRINTF + i`.
+pub const EVENT_PRINTF: u64 = 0x1000;
+
+/// Everything the runtime needs to know about an object.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+pub struct Metadata {
+    pub version: u32,
+    /// One entry per BPF program, in source order.
+    pub probes: Vec<Probe>,
+    /// User maps (`@name`), to be printed at exit.
+    pub maps: Vec<MapInfo>,
+    /// printf formats; event id `EVENT_PRINTF + index`.
+    pub formats: Vec<Format>,
+    /// ELF name of the ring buffer map carrying events, if the program emits any.
+    pub ringbuf: Option<String>,
+}
+
+/// One BPF program and where it attaches.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Probe {
+    /// The program's function symbol in the object (aya's program name).
+    pub program: String,
+    /// The user-facing probe name, e.g. `tracepoint:syscalls:sys_enter_openat`.
+    pub name: String,
+    pub attach: Attach,
+}
+
+/// Where and how a program attaches.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Attach {
+    /// Run once (BPF_PROG_TEST_RUN of a raw_tp program) before anything else attaches.
+    Begin,
+    /// Run once (BPF_PROG_TEST_RUN of a raw_tp program) after everything detached.
+    End,
+    Tracepoint {
+        category: String,
+        name: String,
+    },
+    RawTracepoint {
+        name: String,
+    },
+    /// A software cpu-clock perf event on CPU 0 only.
+    Interval {
+        period_ns: u64,
+    },
+    /// A software cpu-clock perf event on every CPU.
+    Profile {
+        period_ns: u64,
+    },
+    /// A software perf event (`PERF_TYPE_SOFTWARE`, `config`) on every CPU.
+    Software {
+        event: String,
+        config: u64,
+        period: u64,
+    },
+    Kprobe {
+        function: String,
+        offset: u64,
+        ret: bool,
+    },
+    Uprobe {
+        path: String,
+        symbol: Option<String>,
+        offset: u64,
+        ret: bool,
+    },
+    Fentry {
+        function: String,
+        ret: bool,
+    },
+}
+
+/// A value type as stored in a key, a map value or an event record.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Ty {
+    /// An integer of `size` bytes (1, 2, 4 or 8), little endian.
+    Int { size: u8, signed: bool },
+    /// A NUL-terminated string in a buffer of `size` bytes.
+    Str { size: u32 },
+    /// Fields at fixed offsets, printed `a, b` in keys and `(a, b)` as values.
+    Tuple { fields: Vec<Field>, size: u32 },
+}
+
+/// A typed field at a byte offset.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Field {
+    pub offset: u32,
+    pub ty: Ty,
+}
+
+/// How a map's values are stored and aggregated.
+///
+/// Value layouts (per CPU where `MapInfo::per_cpu`; the runtime combines CPUs):
+/// - `Value`: the value is `MapInfo::value`, not per CPU.
+/// - `Count`, `Sum`: one i64 (count is never negative); CPUs are summed.
+/// - `Min`, `Max`: i64 value at 0, u64 "is set" flag at 8; CPUs with the flag set combine.
+/// - `Avg`, `Stats`: i64 total at 0, u64 count at 8; CPUs are summed.
+/// - `Hist`, `Lhist`: the BPF key is the user key followed by a u64 bucket index at
+///   offset `MapInfo::key_size` rounded up to 8; the value is a u64 count, summed.
+///   Hist buckets: 0 is `(..., 0)`, 1 is `[0]`, and `n >= 1` lands in `log2(n) + 2`.
+///   Lhist buckets: 0 is `(..., min)`, `k` in 1..=N is `[min + (k-1)*step, min + k*step)`,
+///   N+1 is `[max, ...)`, where N = (max - min) / step.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum MapKind {
+    Value,
+    Count,
+    Sum,
+    Min,
+    Max,
+    Avg,
+    Stats,
+    Hist,
+    Lhist { min: i64, max: i64, step: i64 },
+}
+
+/// A user map (`@name[...]`).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct MapInfo {
+    /// As the user wrote it: `@x`, or `@` for the anonymous map.
+    pub name: String,
+    /// The map's name in the object's `.maps` section.
+    pub elf_name: String,
+    pub kind: MapKind,
+    /// The user key, or `None` for a scalar map (whose BPF key is a u64 zero).
+    pub key: Option<Ty>,
+    /// Size in bytes of the user key part of the BPF key (0 for scalar maps).
+    pub key_size: u32,
+    /// Type of the value for `MapKind::Value` maps; for aggregations, `Int{8, signed}`.
+    pub value: Ty,
+    pub per_cpu: bool,
+}
+
+/// A printf call site: its format string (escapes already decoded) and the layout of
+/// its arguments in the event record (after the u64 event id).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Format {
+    pub template: String,
+    pub args: Vec<Field>,
+}
+
+impl Metadata {
+    /// Serializes to the bytes stored in the `.ebpfc` section.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("metadata always serializes")
+    }
+
+    /// Parses the `.ebpfc` section contents.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
+        let meta: Metadata =
+            serde_json::from_slice(bytes).map_err(|e| format!("invalid .ebpfc metadata: {e}"))?;
+        if meta.version != VERSION {
+            return Err(format!(
+                "object metadata version {} is not supported (expected {VERSION})",
+                meta.version
+            ));
+        }
+        Ok(meta)
+    }
+}
+
+impl Ty {
+    /// Size of the type in bytes.
+    pub fn size(&self) -> u32 {
+        match self {
+            Ty::Int { size, .. } => u32::from(*size),
+            Ty::Str { size } => *size,
+            Ty::Tuple { size, .. } => *size,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_through_bytes() {
+        let meta = Metadata {
+            version: VERSION,
+            probes: vec![Probe {
+                program: "p0".into(),
+                name: "BEGIN".into(),
+                attach: Attach::Begin,
+            }],
+            maps: vec![MapInfo {
+                name: "@c".into(),
+                elf_name: "m_c".into(),
+                kind: MapKind::Lhist {
+                    min: 0,
+                    max: 100,
+                    step: 10,
+                },
+                key: None,
+                key_size: 0,
+                value: Ty::Int {
+                    size: 8,
+                    signed: true,
+                },
+                per_cpu: true,
+            }],
+            formats: vec![],
+            ringbuf: Some("events".into()),
+        };
+        assert_eq!(Metadata::from_bytes(&meta.to_bytes()).unwrap(), meta);
+    }
+
+    #[test]
+    fn rejects_other_versions() {
+        let meta = Metadata {
+            version: 99,
+            ..Default::default()
+        };
+        assert!(Metadata::from_bytes(&meta.to_bytes())
+            .unwrap_err()
+            .contains("99"));
+    }
+}
