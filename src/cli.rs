@@ -107,6 +107,8 @@ pub fn run(args: &Args) -> Result<u8, Failure> {
         print!("{}", ebpfc_parser::dump(&program));
         return Ok(0);
     }
+    // Without tracefs (or the privilege to mount it) tracepoints are reported missing.
+    let _ = ebpfc_runtime::mount_tracefs();
     let module = ebpfc_compiler::compile(&program, &TraceFs::system())
         .map_err(|e| compile_failure(e, &source))?;
     if args.check {

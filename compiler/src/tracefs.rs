@@ -114,9 +114,10 @@ fn parse_field_line(line: &str) -> Option<TpField> {
 
 /// Splits `const char * filename` / `char prev_comm[16]` into (type text, name, array len).
 fn split_declaration(decl: &str) -> Option<(String, String, Option<u32>)> {
-    let (head, array) = match decl.find('[') {
+    let decl = decl.trim_end();
+    let (head, array) = match decl.rfind('[').filter(|_| decl.ends_with(']')) {
         Some(i) => {
-            let len = decl[i + 1..].trim_end_matches(']').trim();
+            let len = decl[i + 1..decl.len() - 1].trim();
             (&decl[..i], Some(len.parse::<u32>().unwrap_or(0)))
         }
         None => (decl, None),

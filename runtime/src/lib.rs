@@ -33,6 +33,12 @@ pub struct RunOptions {
     pub dry_run: bool,
 }
 
+/// Mounts tracefs at `/sys/kernel/tracing` when it is missing (tracepoint formats are
+/// read from it at compile time too).
+pub fn mount_tracefs() -> Result<(), RuntimeError> {
+    setup::ensure_tracefs(std::path::Path::new(setup::TRACEFS))
+}
+
 /// Runs the ebpfc object `elf` until `exit()`, SIGINT or SIGTERM, writing everything
 /// bpftrace writes to stdout to `out`: the `Attaching N probes...` line (unless quiet),
 /// the events and the final map dump.

@@ -73,7 +73,7 @@ fn needs_tracefs(attach: &Attach) -> bool {
 }
 
 /// Mounts tracefs at `dir` unless `dir/events` already exists.
-fn ensure_tracefs(dir: &Path) -> Result<(), RuntimeError> {
+pub(crate) fn ensure_tracefs(dir: &Path) -> Result<(), RuntimeError> {
     if dir.join("events").is_dir() {
         return Ok(());
     }

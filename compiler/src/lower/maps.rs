@@ -657,28 +657,43 @@ impl Lower<'_> {
     }
 }
 
-/// Why a new use of a map disagrees with its signature, if it does.
-fn conflict(sig: &MapSig, kind: &MapKind, key: &Option<Type>, value: &Type) -> Option<String> {
+/// How a new use of a map disagrees with its signature, if it does: what the map is
+/// where it was learned, and what it is at the new use.
+fn conflict(
+    sig: &MapSig,
+    kind: &MapKind,
+    key: &Option<Type>,
+    value: &Type,
+) -> Option<(String, String)> {
     if std::mem::discriminant(&sig.kind) != std::mem::discriminant(kind) {
-        return Some(format!("is a {} map here", kind_name(&sig.kind)));
+        return Some((
+            format!("is a {} map here", kind_name(&sig.kind)),
+            format!("but a {} map here", kind_name(kind)),
+        ));
     }
     if sig.kind == MapKind::Value && !compatible(&sig.value, value) {
-        return Some(format!("holds {} here", describe(&sig.value)));
+        return Some((
+            format!("holds {} here", describe(&sig.value)),
+            format!("but {} here", describe(value)),
+        ));
     }
+    let key_text = |k: &Option<Type>| {
+        k.as_ref()
+            .map_or("no key".to_string(), |t| format!("key {t}"))
+    };
     match (&sig.key, key) {
         (None, None) => None,
         (Some(a), Some(b)) if compatible(a, b) => None,
-        (Some(a), _) => Some(format!(
-            "has {} key here",
-            describe(a).replacen("an ", "", 1).replacen("a ", "", 1)
+        _ => Some((
+            format!("has {} here", key_text(&sig.key)),
+            format!("but {} here", key_text(key)),
         )),
-        (None, Some(_)) => Some("has no key here".to_string()),
     }
 }
 
 fn two_places(
     name: &str,
-    first: &str,
+    (first, second): &(String, String),
     first_span: Span,
     span: Span,
 ) -> codespan_reporting::diagnostic::Diagnostic<()> {
@@ -686,7 +701,7 @@ fn two_places(
     Diagnostic::error()
         .with_message(format!("map {name} is used inconsistently"))
         .with_labels(vec![
-            Label::primary((), span.range()).with_message("but it is used differently here"),
+            Label::primary((), span.range()).with_message(second.clone()),
             Label::secondary((), first_span.range()).with_message(format!("{name} {first}")),
         ])
         .with_notes(vec![

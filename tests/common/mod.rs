@@ -1,0 +1,82 @@
+//! Shared helpers for the binary's tests: running `ebpfc`, deciding whether kernel tests
+//! can run here, and deterministic workloads.
+
+#![allow(dead_code)]
+
+use std::process::{Command, Output, Stdio};
+
+/// Whether BPF programs can be loaded here. Without it the test is skipped loudly, or
+/// fails when `EBPFC_REQUIRE_KERNEL=1`.
+pub fn kernel_available(test: &str) -> bool {
+    let root = unsafe_free_uid() == 0;
+    let btf = std::path::Path::new("/sys/kernel/btf/vmlinux").exists();
+    if root && btf {
+        return true;
+    }
+    let why = if root {
+        "no kernel BTF"
+    } else {
+        "not running as root"
+    };
+    if std::env::var("EBPFC_REQUIRE_KERNEL").as_deref() == Ok("1") {
+        panic!("{test}: kernel tests are required (EBPFC_REQUIRE_KERNEL=1) but {why}");
+    }
+    eprintln!("!!! SKIPPED {test}: BPF is unavailable ({why})");
+    false
+}
+
+/// Whether a helper tool (bpftool, bpftrace) exists; same skip/fail rule.
+pub fn tool_available(test: &str, tool: &str) -> bool {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        if std::env::var("EBPFC_REQUIRE_KERNEL").as_deref() == Ok("1") {
+            panic!("{test}: {tool} is required (EBPFC_REQUIRE_KERNEL=1) but missing");
+        }
+        eprintln!("!!! SKIPPED {test}: {tool} is not installed");
+    }
+    found
+}
+
+fn unsafe_free_uid() -> u32 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(str::to_string)
+        })
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|u| u.parse().ok()))
+        .unwrap_or(u32::MAX)
+}
+
+/// Runs `ebpfc` with `args` to completion.
+pub fn ebpfc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ebpfc"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("ebpfc runs")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Starts a thread named `name` (its `comm`) that opens `path` `times` times.
+pub fn open_workload(name: &str, path: &'static str, times: usize) -> std::thread::JoinHandle<()> {
+    std::thread::Builder::new()
+        .name(name.to_string())
+        .spawn(move || {
+            for _ in 0..times {
+                drop(std::fs::File::open(path));
+            }
+        })
+        .expect("workload thread starts")
+}

@@ -1,0 +1,50 @@
+//! Bad input of every kind exits non-zero with a diagnostic naming the problem and its
+//! place, never a panic. These need no kernel: they fail before anything is loaded.
+
+mod common;
+
+use common::*;
+
+fn assert_diagnostic(program: &str, needle: &str) {
+    let out = ebpfc(&["--check", "-e", program]);
+    let err = stderr(&out);
+    assert!(!out.status.success(), "{program}: expected failure");
+    assert!(!err.contains("panicked"), "{program}: {err}");
+    assert!(err.contains("error"), "{program}: {err}");
+    assert!(
+        err.contains(needle),
+        "{program}: expected {needle:?} in {err}"
+    );
+}
+
+#[test]
+fn syntax_errors_name_their_line_and_column() {
+    for (program, place) in [
+        (r#"BEGIN { printf("x" }"#, "1:"),
+        ("BEGIN { $x = 1 +* 2; }", "1:"),
+        ("BEGIN { if ($x { } }", "1:"),
+        (r#"BEGIN { "unterminated }"#, "1:"),
+        ("kprobe: { }", "1:"),
+        ("BEGIN { 0xZZ; }", "1:"),
+    ] {
+        assert_diagnostic(program, place);
+    }
+}
+
+#[test]
+fn type_errors_show_both_places() {
+    assert_diagnostic(r#"BEGIN { @x = 1; @x = "str"; }"#, "but a string here");
+}
+
+#[test]
+fn unknown_names_get_suggestions() {
+    assert_diagnostic("BEGIN { @x = pidd; }", "did you mean 'pid'?");
+    assert_diagnostic("BEGIN { @x = count(1, 2); }", "count() takes 0 argument(s)");
+}
+
+#[test]
+fn missing_files_are_reported() {
+    let out = ebpfc(&["/nonexistent/script.bt"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("cannot read /nonexistent/script.bt"));
+}

@@ -1,0 +1,126 @@
+//! End-to-end runs of the `ebpfc` binary on the live kernel, on workloads the tests
+//! control, checking exact output.
+
+mod common;
+
+use common::*;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+#[test]
+fn hello_prints_and_exits_zero() {
+    if !kernel_available("hello_prints_and_exits_zero") {
+        return;
+    }
+    let out = ebpfc(&["-e", r#"BEGIN { printf("hello from ebpfc\n"); exit(); }"#]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "hello from ebpfc\n\n\n");
+    assert!(stderr(&out).contains("Attaching 1 probe..."));
+}
+
+#[test]
+fn exit_code_is_the_programs() {
+    if !kernel_available("exit_code_is_the_programs") {
+        return;
+    }
+    let out = ebpfc(&["-e", "BEGIN { exit(3); }"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+}
+
+/// Runs `program` (which must print `ready` once its probes are attached and exit when
+/// a thread named `ebpfcstop` opens a file), runs `workload` once `ready` is printed,
+/// and returns stdout.
+fn run_with_workload(program: &str, workload: impl FnOnce()) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ebpfc"))
+        .args(["-e", program])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("ebpfc starts");
+    let mut reader = BufReader::new(child.stdout.take().expect("piped stdout"));
+    let mut first = String::new();
+    reader.read_line(&mut first).expect("ready line");
+    assert_eq!(first, "ready\n");
+    workload();
+    open_workload("ebpfcstop", "/etc/hostname", 1)
+        .join()
+        .unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut reader, &mut rest).expect("output");
+    assert!(child.wait().expect("ebpfc exits").success());
+    rest
+}
+
+/// Probes attach in order, so once the interval probe fires the tracepoints are live.
+const READY: &str = r#"interval:ms:50 /@armed == 0/ { @armed = 1; printf("ready\n"); }
+tracepoint:syscalls:sys_enter_openat /comm == "ebpfcstop"/ { exit(); }"#;
+
+#[test]
+fn tracepoint_counts_an_exact_workload() {
+    if !kernel_available("tracepoint_counts_an_exact_workload") {
+        return;
+    }
+    let program = format!(
+        "tracepoint:syscalls:sys_enter_openat /comm == \"ebpfcwork\"/ {{ @[comm] = count(); @files[str(args->filename)] = count(); }}\n{READY}"
+    );
+    let out = run_with_workload(&program, || {
+        open_workload("ebpfcwork", "/etc/hostname", 25)
+            .join()
+            .unwrap()
+    });
+    assert_eq!(
+        out,
+        "\n\n@[ebpfcwork]: 25\n@armed: 1\n@files[/etc/hostname]: 25\n"
+    );
+}
+
+#[test]
+fn aggregations_see_tracepoint_fields() {
+    if !kernel_available("aggregations_see_tracepoint_fields") {
+        return;
+    }
+    let program = format!(
+        "tracepoint:syscalls:sys_enter_openat /comm == \"ebpfcagg\"/ {{ @flags = lhist(args->flags & 3, 0, 4, 1); @s = sum(1); @m = max(args->flags & 3); }}\n{READY}"
+    );
+    let out = run_with_workload(&program, || {
+        open_workload("ebpfcagg", "/etc/hostname", 4)
+            .join()
+            .unwrap()
+    });
+    let expected = "\n\n@armed: 1\n@flags: \n[0, 1)                 4 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n\n@m: 0\n@s: 4\n";
+    assert_eq!(out, expected);
+}
+
+#[test]
+fn emitted_object_loads_in_bpftool_and_runs_later() {
+    if !kernel_available("emitted_object_loads_in_bpftool_and_runs_later")
+        || !tool_available("emitted_object", "bpftool")
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("s.bt");
+    let object = dir.path().join("s.o");
+    std::fs::write(&script, "tracepoint:sched:sched_switch { @[args->prev_comm] = count(); }\nBEGIN { printf(\"later %d\\n\", 7); exit(); }\n").unwrap();
+    let out = ebpfc(&[
+        "--emit-elf",
+        object.to_str().unwrap(),
+        script.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let pin = format!("/sys/fs/bpf/ebpfc_test_{}", std::process::id());
+    let load = Command::new("bpftool")
+        .args(["prog", "loadall", object.to_str().unwrap(), &pin])
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&pin);
+    assert!(
+        load.status.success(),
+        "bpftool: {}",
+        String::from_utf8_lossy(&load.stderr)
+    );
+    let run = ebpfc(&[object.to_str().unwrap()]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    // BEGIN exits before the tracepoint attaches, so @ is empty: it prints a bare line.
+    assert_eq!(stdout(&run), "later 7\n\n\n\n");
+}
