@@ -5,6 +5,7 @@ use ebpfc_codegen::Backend;
 use ebpfc_compiler::error::CompileError;
 use ebpfc_compiler::tracefs::TraceFs;
 use ebpfc_runtime::output::OutputFormat;
+use ebpfc_runtime::PausedChild;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -39,6 +40,13 @@ pub struct Args {
     /// Load and attach every probe, then exit.
     #[arg(long)]
     pub dry_run: bool,
+    /// Run COMMAND (split on spaces) once probes are attached; `cpid` is its pid and
+    /// the program ends when it exits.
+    #[arg(short = 'c', value_name = "COMMAND")]
+    pub command: Option<String>,
+    /// Write output to FILE instead of stdout.
+    #[arg(short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
     /// Code generator.
     #[arg(long, value_enum, default_value = "bytecode")]
     pub backend: BackendArg,
@@ -98,7 +106,7 @@ struct Source {
 /// Runs the command; returns the process exit code.
 pub fn run(args: &Args) -> Result<u8, Failure> {
     if let Some(object) = read_object(args)? {
-        return execute(args, &object);
+        return execute(args, &object, None);
     }
     let source = read_source(args)?;
     let program = ebpfc_parser::parse(&source.text)
@@ -109,7 +117,21 @@ pub fn run(args: &Args) -> Result<u8, Failure> {
     }
     // Without tracefs (or the privilege to mount it) tracepoints are reported missing.
     let _ = ebpfc_runtime::mount_tracefs();
-    let module = ebpfc_compiler::compile(&program, &TraceFs::system())
+    let runs = !args.check && args.dump.is_none() && args.emit_elf.is_none();
+    if runs {
+        ebpfc_runtime::check_privileges().map_err(|e| Failure::user(format!("error: {e}")))?;
+    }
+    let mut child = match (&args.command, runs) {
+        (Some(cmd), true) => {
+            Some(PausedChild::spawn(cmd).map_err(|e| Failure::user(format!("error: {e}")))?)
+        }
+        _ => None,
+    };
+    let options = ebpfc_compiler::Options {
+        cpid: child.as_ref().map(PausedChild::pid),
+        params: positional_params(args),
+    };
+    let module = ebpfc_compiler::compile_with(&program, &TraceFs::system(), &options)
         .map_err(|e| compile_failure(e, &source))?;
     if args.check {
         return Ok(0);
@@ -138,7 +160,7 @@ pub fn run(args: &Args) -> Result<u8, Failure> {
             .map_err(|e| Failure::user(format!("error: cannot write {}: {e}", out.display())))?;
         return Ok(0);
     }
-    execute(args, &object)
+    execute(args, &object, child.as_mut())
 }
 
 fn compile_failure(err: CompileError, source: &Source) -> Failure {
@@ -163,7 +185,7 @@ fn codegen_failure(err: ebpfc_codegen::CodegenError) -> Failure {
     }
 }
 
-fn execute(args: &Args, object: &[u8]) -> Result<u8, Failure> {
+fn execute(args: &Args, object: &[u8], child: Option<&mut PausedChild>) -> Result<u8, Failure> {
     let opts = ebpfc_runtime::RunOptions {
         format: match args.format {
             Format::Text => OutputFormat::Text,
@@ -172,10 +194,29 @@ fn execute(args: &Args, object: &[u8]) -> Result<u8, Failure> {
         quiet: args.quiet,
         dry_run: args.dry_run,
     };
-    let mut stdout = std::io::stdout();
-    let code = ebpfc_runtime::run(object, &opts, &mut stdout)
-        .map_err(|e| Failure::user(format!("error: {e}")))?;
+    let mut out: Box<dyn std::io::Write> =
+        match &args.output {
+            Some(path) => Box::new(std::fs::File::create(path).map_err(|e| {
+                Failure::user(format!("error: cannot write {}: {e}", path.display()))
+            })?),
+            None => Box::new(std::io::stdout()),
+        };
+    let result = match child {
+        Some(c) => ebpfc_runtime::run_with_child(object, &opts, c, &mut out),
+        None => ebpfc_runtime::run(object, &opts, &mut out),
+    };
+    let code = result.map_err(|e| Failure::user(format!("error: {e}")))?;
     Ok(u8::try_from(code.clamp(0, 255)).unwrap_or(1))
+}
+
+/// `$1`, `$2`...: with `-e`, the first positional argument is a parameter, not a FILE.
+fn positional_params(args: &Args) -> Vec<String> {
+    match (&args.program, &args.file) {
+        (Some(_), Some(first)) => std::iter::once(first.clone())
+            .chain(args.params.iter().cloned())
+            .collect(),
+        _ => args.params.clone(),
+    }
 }
 
 /// The object named by FILE, if FILE is an ELF file.

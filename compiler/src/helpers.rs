@@ -12,6 +12,7 @@ pub const GET_CURRENT_PID_TGID: Helper = (14, "get_current_pid_tgid");
 pub const GET_CURRENT_UID_GID: Helper = (15, "get_current_uid_gid");
 pub const GET_CURRENT_COMM: Helper = (16, "get_current_comm");
 pub const GET_CURRENT_TASK: Helper = (35, "get_current_task");
+pub const GET_CURRENT_CGROUP_ID: Helper = (80, "get_current_cgroup_id");
 pub const PROBE_READ_USER: Helper = (112, "probe_read_user");
 pub const PROBE_READ_KERNEL: Helper = (113, "probe_read_kernel");
 pub const PROBE_READ_USER_STR: Helper = (114, "probe_read_user_str");

@@ -14,6 +14,7 @@ pub mod ir;
 pub mod ir_dump;
 pub mod lower;
 pub mod probes;
+pub mod probes_perf;
 pub mod suggest;
 pub mod tracefs;
 pub mod types;
@@ -31,8 +32,26 @@ const BPF_MAP_TYPE_RINGBUF: u32 = 27;
 pub const RINGBUF_NAME: &str = "events";
 const RINGBUF_SIZE: u32 = 1 << 20;
 
+/// Inputs that come from the command line rather than the source.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The pid of the command started with `-c` (the `cpid` builtin).
+    pub cpid: Option<u32>,
+    /// Positional parameters: `$1` is `params[0]`.
+    pub params: Vec<String>,
+}
+
 /// Compiles a parsed program to IR, using `tracefs` for tracepoint formats.
 pub fn compile(program: &ast::Program, tracefs: &TraceFs) -> Result<Module, CompileError> {
+    compile_with(program, tracefs, &Options::default())
+}
+
+/// [`compile`] with command-line inputs.
+pub fn compile_with(
+    program: &ast::Program,
+    tracefs: &TraceFs,
+    options: &Options,
+) -> Result<Module, CompileError> {
     let mut diags = Diagnostics::default();
     let probes = expand_probes(program, tracefs, &mut diags);
     if !diags.is_empty() {
@@ -40,6 +59,8 @@ pub fn compile(program: &ast::Program, tracefs: &TraceFs) -> Result<Module, Comp
     }
     let mut state = ModuleState {
         learning: true,
+        cpid: options.cpid,
+        params: options.params.clone(),
         ..Default::default()
     };
     lower_all(&probes, &mut state);

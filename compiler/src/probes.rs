@@ -17,6 +17,24 @@ pub struct Target {
     pub attach: Attach,
     /// Tracepoint record fields (for `args`), when the probe has them.
     pub fields: Option<Vec<TpField>>,
+    /// What the program's context pointer points to.
+    pub ctx: CtxKind,
+    /// The probed function's name (`func`), where there is one.
+    pub func: Option<String>,
+}
+
+/// The layout behind a program's context pointer, which decides how `argN` and
+/// `retval` are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CtxKind {
+    /// A tracepoint record (`args`).
+    Tracepoint,
+    /// `struct pt_regs` (kprobes, uprobes): arguments in registers.
+    PtRegs { ret: bool },
+    /// An array of u64 arguments (raw tracepoints, fentry/fexit).
+    Args,
+    /// Nothing readable (BEGIN/END, perf events).
+    None,
 }
 
 /// Expands one attach point into its targets, or reports why it cannot attach.
@@ -27,6 +45,15 @@ pub fn expand(ap: &AttachPoint, tracefs: &TraceFs, diags: &mut Diagnostics) -> V
         "tracepoint" => tracepoints(ap, tracefs),
         "interval" => timer(ap, true).map(|t| vec![t]),
         "profile" => timer(ap, false).map(|t| vec![t]),
+        "rawtracepoint" => raw_tracepoint(ap).map(|t| vec![t]),
+        "software" => crate::probes_perf::software(ap).map(|t| vec![t]),
+        "kprobe" | "kretprobe" => {
+            crate::probes_perf::kprobe(ap, provider == "kretprobe").map(|t| vec![t])
+        }
+        "uprobe" | "uretprobe" => {
+            crate::probes_perf::uprobe(ap, provider == "uretprobe").map(|t| vec![t])
+        }
+        "fentry" | "fexit" => crate::probes_perf::fentry(ap, provider == "fexit").map(|t| vec![t]),
         _ => Err(format!("probe type '{}' is not supported yet", ap.provider)),
     };
     match result {
@@ -68,12 +95,12 @@ fn begin_end(which: &str) -> Target {
     } else {
         (Attach::End, "raw_tp/ebpfc_end")
     };
-    Target {
-        name: which.to_string(),
-        section: section.to_string(),
+    Target::plain(
+        which.to_string(),
+        section.to_string(),
         attach,
-        fields: None,
-    }
+        CtxKind::None,
+    )
 }
 
 fn tracepoints(ap: &AttachPoint, tracefs: &TraceFs) -> Result<Vec<Target>, String> {
@@ -99,6 +126,9 @@ fn tracepoints(ap: &AttachPoint, tracefs: &TraceFs) -> Result<Vec<Target>, Strin
 
 fn tracepoint(category: &str, event: &str, tracefs: &TraceFs) -> Result<Target, String> {
     let Some(fields) = tracefs.fields(category, event) else {
+        if let Some(problem) = tracefs.access_problem() {
+            return Err(problem);
+        }
         let events = tracefs.events();
         let names = events
             .iter()
@@ -119,6 +149,8 @@ fn tracepoint(category: &str, event: &str, tracefs: &TraceFs) -> Result<Target, 
             name: event.to_string(),
         },
         fields: Some(fields),
+        ctx: CtxKind::Tracepoint,
+        func: None,
     })
 }
 
@@ -152,12 +184,46 @@ fn timer(ap: &AttachPoint, one_cpu: bool) -> Result<Target, String> {
     } else {
         Attach::Profile { period_ns }
     };
-    Ok(Target {
-        name: format!("{kind}:{unit}:{n}"),
-        section: "perf_event".to_string(),
+    Ok(Target::plain(
+        format!("{kind}:{unit}:{n}"),
+        "perf_event".to_string(),
         attach,
-        fields: None,
-    })
+        CtxKind::None,
+    ))
+}
+
+/// `rawtracepoint:[module:]event`
+fn raw_tracepoint(ap: &AttachPoint) -> Result<Target, String> {
+    let Some(event) = ap
+        .parts
+        .last()
+        .filter(|e| !e.is_empty() && !e.contains('*'))
+    else {
+        return Err(format!("'{}' should be rawtracepoint:event", ap.raw));
+    };
+    let attach = Attach::RawTracepoint {
+        name: event.clone(),
+    };
+    Ok(Target::plain(
+        format!("rawtracepoint:{event}"),
+        format!("raw_tp/{event}"),
+        attach,
+        CtxKind::Args,
+    ))
+}
+
+impl Target {
+    /// A target without tracepoint fields or a function name.
+    pub fn plain(name: String, section: String, attach: Attach, ctx: CtxKind) -> Target {
+        Target {
+            name,
+            section,
+            attach,
+            fields: None,
+            ctx,
+            func: None,
+        }
+    }
 }
 
 /// Shell-style matching with `*` only.

@@ -34,17 +34,33 @@ impl TraceFs {
     /// The live kernel's tracefs (`/sys/kernel/tracing`, or the debugfs path).
     pub fn system() -> Self {
         let primary = Path::new("/sys/kernel/tracing");
-        let root = if primary.join("events").exists() {
-            primary.to_path_buf()
+        let debugfs = Path::new("/sys/kernel/debug/tracing");
+        let root = if !primary.join("events").exists() && debugfs.join("events").exists() {
+            debugfs
         } else {
-            PathBuf::from("/sys/kernel/debug/tracing")
+            primary
         };
-        TraceFs { root }
+        TraceFs {
+            root: root.to_path_buf(),
+        }
     }
 
     /// A tracefs-shaped directory (tests use committed fixtures).
     pub fn at(root: impl Into<PathBuf>) -> Self {
         TraceFs { root: root.into() }
+    }
+
+    /// Why tracepoint formats cannot be read at all, if they cannot.
+    pub fn access_problem(&self) -> Option<String> {
+        let events = self.root.join("events");
+        match std::fs::read_dir(&events) {
+            Ok(_) => None,
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Some(format!(
+                "cannot read tracepoint formats in {}: permission denied (ebpfc needs root)",
+                events.display()
+            )),
+            Err(_) => Some(format!("tracefs is not mounted at {}", self.root.display())),
+        }
     }
 
     /// Every `category:name` the kernel offers.

@@ -16,9 +16,12 @@ pub enum RuntimeError {
     /// The `.ebpfc` section is unreadable or contradicts the object.
     #[error("{0}")]
     Metadata(String),
+    /// The command given with `-c` could not be started.
+    #[error("cannot run command `{command}`: {reason}")]
+    Command { command: String, reason: String },
     /// The process lacks the capabilities needed to load and attach BPF programs.
     #[error(
-        "missing privilege: {missing} is needed to load and attach BPF programs; \
+        "missing privilege: ebpfc needs {missing} to load and attach BPF programs; \
          run ebpfc as root (or grant CAP_BPF and CAP_PERFMON)"
     )]
     MissingPrivilege { missing: String },

@@ -7,6 +7,7 @@
 //! (rendering); `session` sequences them and `sys` is the only place for raw syscalls.
 
 mod attach;
+mod child;
 mod error;
 mod events;
 mod maps;
@@ -19,6 +20,7 @@ mod sys;
 
 use std::io::Write;
 
+pub use child::PausedChild;
 pub use ebpfc_stdlib::meta::Metadata;
 pub use error::RuntimeError;
 pub use metadata::read_metadata;
@@ -33,6 +35,12 @@ pub struct RunOptions {
     pub dry_run: bool,
 }
 
+/// Fails with [`RuntimeError::MissingPrivilege`] unless this process may load and attach
+/// BPF programs (root, CAP_SYS_ADMIN, or CAP_BPF with CAP_PERFMON).
+pub fn check_privileges() -> Result<(), RuntimeError> {
+    setup::check_privileges()
+}
+
 /// Mounts tracefs at `/sys/kernel/tracing` when it is missing (tracepoint formats are
 /// read from it at compile time too).
 pub fn mount_tracefs() -> Result<(), RuntimeError> {
@@ -44,5 +52,16 @@ pub fn mount_tracefs() -> Result<(), RuntimeError> {
 /// the events and the final map dump.
 /// Returns the process exit code: the `exit(code)` value, else 0.
 pub fn run(elf: &[u8], opts: &RunOptions, out: &mut dyn Write) -> Result<i32, RuntimeError> {
-    session::run(elf, opts, out)
+    session::run(elf, opts, None, out)
+}
+
+/// [`run`] with the `-c` command, which runs once every probe is attached; the run
+/// ends when it exits.
+pub fn run_with_child(
+    elf: &[u8],
+    opts: &RunOptions,
+    child: &mut PausedChild,
+    out: &mut dyn Write,
+) -> Result<i32, RuntimeError> {
+    session::run(elf, opts, Some(child), out)
 }

@@ -17,6 +17,7 @@ use std::io::Write;
 use aya::Ebpf;
 use ebpfc_stdlib::meta::{Attach, Metadata};
 
+use crate::child::PausedChild;
 use crate::error::{io_words, RuntimeError};
 use crate::events::Events;
 use crate::output::{render_maps, OutputFormat};
@@ -25,8 +26,13 @@ use crate::{attach, maps, metadata, programs, setup, sys, RunOptions};
 /// How long one wait for events lasts before the stop flag is checked again.
 const POLL_TIMEOUT_MS: i32 = 100;
 
-/// See [`crate::run`].
-pub(crate) fn run(elf: &[u8], opts: &RunOptions, out: &mut dyn Write) -> Result<i32, RuntimeError> {
+/// See [`crate::run`]; `child` is the `-c` command, released once probes are attached.
+pub(crate) fn run(
+    elf: &[u8],
+    opts: &RunOptions,
+    mut child: Option<&mut PausedChild>,
+    out: &mut dyn Write,
+) -> Result<i32, RuntimeError> {
     let meta = metadata::read_metadata(elf)?;
     setup::check_privileges()?;
     setup::prepare_host(&meta)?;
@@ -52,7 +58,10 @@ pub(crate) fn run(elf: &[u8], opts: &RunOptions, out: &mut dyn Write) -> Result<
     events.drain(&meta, opts.format, out)?;
     if !events.stopped() {
         let links = attach::attach_all(&mut ebpf, &meta)?;
-        let streamed = stream(&mut events, &meta, opts.format, out);
+        if let Some(c) = child.as_deref_mut() {
+            c.release();
+        }
+        let streamed = stream(&mut events, &meta, opts.format, child, out);
         attach::detach_all(links);
         streamed?;
     }
@@ -78,11 +87,13 @@ fn stream(
     events: &mut Events,
     meta: &Metadata,
     format: OutputFormat,
+    mut child: Option<&mut PausedChild>,
     out: &mut dyn Write,
 ) -> Result<(), RuntimeError> {
     loop {
         events.drain(meta, format, out)?;
-        if events.stopped() || sys::stop_requested() {
+        let child_done = child.as_deref_mut().is_some_and(PausedChild::exited);
+        if events.stopped() || sys::stop_requested() || child_done {
             return Ok(());
         }
         events.wait(POLL_TIMEOUT_MS)?;

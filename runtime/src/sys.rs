@@ -9,7 +9,7 @@
 use std::ffi::CStr;
 use std::io;
 use std::mem::size_of;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 const BPF_MAP_LOOKUP_ELEM: u32 = 1;
@@ -400,4 +400,45 @@ mod tests {
         wait_readable(None, 20).unwrap();
         assert!(start.elapsed() >= std::time::Duration::from_millis(15));
     }
+}
+
+/// Spawns `argv` behind a gate: a shell that waits for a line on the returned pipe
+/// end, then `exec`s the command in place (same pid), so probes can attach before the
+/// command runs. `argv[0]` must already be resolved to an existing file.
+pub(crate) fn spawn_paused(argv: &[String]) -> io::Result<(std::process::Child, std::fs::File)> {
+    use std::os::unix::process::CommandExt;
+    const GATE_FD: libc::c_int = 3;
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: `fds` is a valid array of two ints for pipe2 to fill.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: pipe2 succeeded, so both descriptors are open and owned only here.
+    let (read_end, write_end) =
+        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    let gate = read_end.as_raw_fd();
+    let mut command = std::process::Command::new("/bin/sh");
+    command
+        .args(["-c", "read -r _ <&3; exec 3<&-; exec \"$0\" \"$@\""])
+        .args(argv);
+    // SAFETY: the closure only calls dup2(2) and fcntl(2), which are async-signal-safe.
+    // The gate ends up as fd 3 without close-on-exec (dup2 onto itself keeps the flag,
+    // so that case clears it), and the shell inherits it.
+    unsafe {
+        command.pre_exec(move || {
+            let ok = if gate == GATE_FD {
+                libc::fcntl(GATE_FD, libc::F_SETFD, 0) != -1
+            } else {
+                libc::dup2(gate, GATE_FD) != -1
+            };
+            if ok {
+                Ok(())
+            } else {
+                Err(io::Error::last_os_error())
+            }
+        });
+    }
+    let child = command.spawn()?;
+    drop(read_end);
+    Ok((child, std::fs::File::from(write_end)))
 }

@@ -6,6 +6,7 @@
 use super::{Lower, Val};
 use crate::helpers;
 use crate::ir::{AluOp, Arg, Base, Cmp, Inst, Operand, SlotId, VReg};
+use crate::probes::CtxKind;
 use crate::types::{tuple_layout, Type};
 use ebpfc_parser::ast::{Expr, ExprKind};
 use ebpfc_parser::span::Span;
@@ -13,8 +14,13 @@ use ebpfc_stdlib::meta;
 
 /// Builtin variable names, for suggestions.
 pub const BUILTINS: &[&str] = &[
-    "pid", "tid", "uid", "gid", "comm", "nsecs", "cpu", "args", "jiffies", "rand",
+    "pid", "tid", "uid", "gid", "comm", "nsecs", "cpu", "args", "jiffies", "rand", "retval",
+    "probe", "func", "curtask", "cgroup", "cpid", "arg0", "arg1", "arg2", "arg3", "arg4", "arg5",
 ];
+/// Offsets in x86-64 `struct pt_regs` of the argument registers (di, si, dx, cx, r8, r9).
+const PT_REGS_ARGS: [i32; 6] = [112, 104, 96, 88, 72, 64];
+/// Offset in x86-64 `struct pt_regs` of the return value register (ax).
+const PT_REGS_RET: i32 = 80;
 /// Default size of strings read with `str()`.
 pub const STRING_SIZE: u32 = 64;
 
@@ -80,8 +86,52 @@ impl Lower<'_> {
                 Some(Val::Str(slot, 16))
             }
             "args" if self.target.fields.is_some() => Some(Val::Args),
+            "curtask" => scalar(self.b.call(helpers::GET_CURRENT_TASK, vec![]), Type::U64),
+            "cgroup" => scalar(
+                self.b.call(helpers::GET_CURRENT_CGROUP_ID, vec![]),
+                Type::U64,
+            ),
+            "probe" => Some(self.str_literal(&self.target.name.clone())),
+            "func" => self.target.func.clone().map(|f| self.str_literal(&f)),
+            "cpid" => Some(Val::Scalar(
+                Operand::Imm(i64::from(self.module.cpid?)),
+                Type::U32,
+            )),
+            "retval" => self.retval(),
+            _ => self.arg_n(name),
+        }
+    }
+
+    /// `argN`: the Nth function argument, where the probe has arguments.
+    fn arg_n(&mut self, name: &str) -> Option<Val> {
+        let n: usize = name.strip_prefix("arg")?.parse().ok()?;
+        let offset = match self.target.ctx {
+            CtxKind::PtRegs { .. } => *PT_REGS_ARGS.get(n)?,
+            CtxKind::Args => i32::try_from(n * 8).ok()?,
+            _ => return None,
+        };
+        Some(self.ctx_u64(offset))
+    }
+
+    /// `retval` of a kretprobe or uretprobe.
+    fn retval(&mut self) -> Option<Val> {
+        match self.target.ctx {
+            CtxKind::PtRegs { ret: true } => Some(self.ctx_u64(PT_REGS_RET)),
             _ => None,
         }
+    }
+
+    fn ctx_u64(&mut self, offset: i32) -> Val {
+        let dst = self.b.vreg();
+        let ctx = self.ctx;
+        self.b.emit(Inst::Load {
+            dst,
+            base: Base::Reg(ctx),
+            offset,
+            size: 8,
+            signed: false,
+        });
+        Val::Scalar(Operand::Reg(dst), Type::U64)
     }
 
     /// A function call used as an expression or statement.

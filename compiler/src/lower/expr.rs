@@ -24,6 +24,10 @@ impl Lower<'_> {
             ),
             ExprKind::Str(s) => self.str_literal(s),
             ExprKind::Variable(name) => self.variable(name, e),
+            ExprKind::Positional(n) => self.positional(*n),
+            ExprKind::PositionalCount => {
+                Val::Scalar(Operand::Imm(self.module.params.len() as i64), Type::I64)
+            }
             ExprKind::Ident(name) => self.builtin(name, e.span),
             ExprKind::Map { name, keys } => self.read_map(name, keys, e.span),
             ExprKind::Call { name, args } => self.call(&name.node, args, e.span),
@@ -86,6 +90,17 @@ impl Lower<'_> {
                 );
                 Val::zero()
             }
+        }
+    }
+
+    /// `$N`: an integer if the parameter reads as one, else a string; missing ones are 0.
+    fn positional(&mut self, n: u32) -> Val {
+        let Some(text) = self.module.params.get(n as usize - 1).cloned() else {
+            return Val::zero();
+        };
+        match parse_int(&text) {
+            Some(v) => Val::Scalar(Operand::Imm(v), Type::I64),
+            None => self.str_literal(&text),
         }
     }
 
@@ -400,6 +415,19 @@ impl Lower<'_> {
         self.b.emit(Inst::Mov { dst, src: op });
         dst
     }
+}
+
+/// A decimal or `0x` hexadecimal integer, optionally negative.
+fn parse_int(text: &str) -> Option<i64> {
+    let (neg, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let v = match digits.strip_prefix("0x") {
+        Some(hex) => i64::from_str_radix(hex, 16).ok()?,
+        None => digits.parse::<i64>().ok()?,
+    };
+    Some(if neg { -v } else { v })
 }
 
 /// The IR comparison for a comparison operator.

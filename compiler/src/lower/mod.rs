@@ -60,6 +60,10 @@ pub struct ModuleState {
     pub uses_ringbuf: bool,
     /// The event ring buffer's id: one past the user maps.
     pub ringbuf: MapId,
+    /// The pid of the command started with `-c`, if any (`cpid`).
+    pub cpid: Option<u32>,
+    /// Positional parameters `$1`, `$2`, ...
+    pub params: Vec<String>,
 }
 
 /// A scratch variable's storage.

@@ -38,14 +38,17 @@ pub struct RawEntry {
     pub values: Vec<Vec<u8>>,
 }
 
-/// Renders everything printed at exit: `"\n\n"` (in both formats), then every map in name
-/// order. Pass every user map, empty ones included: in text an empty map still prints its
-/// terminator (a blank line, two for avg/stats), as bpftrace does; in JSON it prints
-/// nothing.
+/// Renders everything printed at exit: in text, `"\n\n"` then every map in name order;
+/// in JSON, one line per non-empty map and nothing else, so every line is an object.
+/// Pass every user map, empty ones included: in text an empty map still prints its
+/// terminator (a blank line, two for avg/stats), as bpftrace does.
 pub fn render_maps(format: OutputFormat, maps: &[MapDump<'_>]) -> String {
     let mut sorted: Vec<&MapDump<'_>> = maps.iter().collect();
     sorted.sort_by(|a, b| a.info.name.cmp(&b.info.name));
-    let mut out = String::from("\n\n");
+    let mut out = match format {
+        OutputFormat::Text => String::from("\n\n"),
+        OutputFormat::Json => String::new(),
+    };
     for dump in sorted {
         let mut entries = decode::entries(dump.info, &dump.entries);
         sort::sort_entries(dump.info, &mut entries);

@@ -1,0 +1,98 @@
+//! The command started with `-c`: spawned paused before the program is compiled (so its
+//! pid is known as `cpid`), released once every probe is attached, and watched so the
+//! run ends when it exits. A child that is never released, or still runs when the run
+//! ends, is killed and reaped.
+
+use std::fs::File;
+use std::io::Write;
+use std::process::Child;
+
+use crate::error::{io_words, RuntimeError};
+use crate::sys;
+
+/// A spawned command waiting for [`PausedChild::release`].
+pub struct PausedChild {
+    child: Child,
+    gate: Option<File>,
+}
+
+impl PausedChild {
+    /// Spawns `command` (split on whitespace, looked up in `PATH`), held before exec.
+    pub fn spawn(command: &str) -> Result<Self, RuntimeError> {
+        let mut argv: Vec<String> = command.split_whitespace().map(str::to_string).collect();
+        let fail = |reason: String| RuntimeError::Command {
+            command: command.to_string(),
+            reason,
+        };
+        let Some(program) = argv.first() else {
+            return Err(fail("the command is empty".to_string()));
+        };
+        argv[0] = resolve(program).ok_or_else(|| fail(format!("{program}: command not found")))?;
+        let (child, gate) = sys::spawn_paused(&argv).map_err(|e| fail(io_words(&e)))?;
+        Ok(PausedChild {
+            child,
+            gate: Some(gate),
+        })
+    }
+
+    /// The child's pid (`cpid`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Lets the command exec and run.
+    pub(crate) fn release(&mut self) {
+        if let Some(mut gate) = self.gate.take() {
+            let _ = gate.write_all(b"\n");
+        }
+    }
+
+    /// Whether the command has exited (it is reaped if so).
+    pub(crate) fn exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+}
+
+impl Drop for PausedChild {
+    fn drop(&mut self) {
+        if !self.exited() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// `program` itself if it names a path, else its first match in `PATH`.
+fn resolve(program: &str) -> Option<String> {
+    if program.contains('/') {
+        return std::path::Path::new(program)
+            .is_file()
+            .then(|| program.to_string());
+    }
+    let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".to_string());
+    path.split(':')
+        .map(|dir| std::path::Path::new(dir).join(program))
+        .find(|p| p.is_file())
+        .map(|p| p.display().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_resolve_through_path() {
+        assert!(resolve("sh").is_some_and(|p| p.ends_with("/sh")));
+        assert_eq!(resolve("/nonexistent/tool"), None);
+        assert!(PausedChild::spawn("ebpfc-no-such-command").is_err());
+    }
+
+    #[test]
+    fn a_released_child_runs_and_exits() {
+        let mut child = PausedChild::spawn("true").unwrap();
+        child.release();
+        let status = child.child.wait().unwrap();
+        assert!(status.success());
+        assert!(child.exited());
+    }
+}
