@@ -19,6 +19,17 @@ pub const VERSION: u32 = 1;
 pub const EVENT_EXIT: u64 = 0;
 /// Event record id of the first printf format; format `i` has id `EVENT_PRINTF + i`.
 pub const EVENT_PRINTF: u64 = 0x1000;
+/// `print(@m [, top [, div]])`: u64 index into `Metadata::maps` at 8, u64 `top` at 16
+/// (0 = all entries), u64 `div` at 24 (0 or 1 = no division). The runtime prints the
+/// map's current contents in the exit-dump layout, without the leading blank lines.
+pub const EVENT_PRINT: u64 = 1;
+/// `clear(@m)`: u64 map index at 8. The runtime deletes every entry.
+pub const EVENT_CLEAR: u64 = 2;
+/// `zero(@m)`: u64 map index at 8. The runtime sets every value to zero.
+pub const EVENT_ZERO: u64 = 3;
+/// `time(fmt)`: u64 index into `Metadata::strings` at 8, an strftime format printed
+/// with the local time.
+pub const EVENT_TIME: u64 = 4;
 
 /// Everything the runtime needs to know about an object.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
@@ -32,6 +43,13 @@ pub struct Metadata {
     pub formats: Vec<Format>,
     /// ELF name of the ring buffer map carrying events, if the program emits any.
     pub ringbuf: Option<String>,
+    /// Constant strings events refer to by index (e.g. `time()` formats).
+    #[serde(default)]
+    pub strings: Vec<String>,
+    /// ELF name of a per-CPU array (one u64 entry) counting events the ring buffer
+    /// dropped, if the program counts them.
+    #[serde(default)]
+    pub lost_events: Option<String>,
 }
 
 /// One BPF program and where it attaches.
@@ -222,6 +240,8 @@ mod tests {
             }],
             formats: vec![],
             ringbuf: Some("events".into()),
+            strings: vec!["%H:%M:%S".into()],
+            lost_events: None,
         };
         assert_eq!(Metadata::from_bytes(&meta.to_bytes()).unwrap(), meta);
     }
