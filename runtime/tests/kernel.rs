@@ -68,6 +68,7 @@ fn metadata(probes: Vec<Probe>) -> Metadata {
         }],
         formats: vec![format("hello\n"), format("end\n"), format("tick\n")],
         ringbuf: Some(EVENTS.into()),
+        ..Default::default()
     }
 }
 
