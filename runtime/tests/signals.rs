@@ -54,6 +54,7 @@ fn sigint_stops_the_event_loop_and_runs_end() {
         maps: vec![],
         formats: vec![format("hello\n"), format("end\n")],
         ringbuf: Some("events".into()),
+        ..Default::default()
     };
     let elf = build_object(&maps, &progs, &meta);
     std::thread::spawn(|| {
