@@ -141,7 +141,10 @@ pub fn assign(
     op: Option<BinOp>,
     value: Expr,
 ) -> StmtKind {
-    check_target(issues, &target, "assign to");
+    let discard = op.is_none() && matches!(&target.kind, ExprKind::Ident(n) if n == "_");
+    if !discard {
+        check_target(issues, &target, "assign to");
+    }
     StmtKind::Assign { target, op, value }
 }
 
@@ -241,11 +244,11 @@ pub fn named_type(words: Vec<&str>, l: usize, r: usize) -> TypeExpr {
     }
 }
 
-/// `T[N]`
-pub fn array_type(ty: TypeExpr, len: IntLit<'_>, r: usize) -> TypeExpr {
+/// `T[N]`, or `T[]` (length 0) when `len` is `None`.
+pub fn array_type(ty: TypeExpr, len: Option<IntLit<'_>>, r: usize) -> TypeExpr {
     let span = span(ty.span.start as usize, r);
     TypeExpr {
-        kind: TypeKind::Array(Box::new(ty), len.value),
+        kind: TypeKind::Array(Box::new(ty), len.map_or(0, |n| n.value)),
         span,
     }
 }
@@ -256,6 +259,78 @@ pub fn pointer_type(ty: TypeExpr, r: usize) -> TypeExpr {
         kind: TypeKind::Pointer(Box::new(ty)),
         span,
     }
+}
+
+/// `{ stmts; last }` used as a value. Without a trailing expression, a final `if`
+/// with an `else`, or a nested block, becomes the value; any other ending is reported.
+pub fn block_expr(
+    issues: &mut Vec<Issue<'_>>,
+    mut stmts: Vec<Stmt>,
+    last: Option<Expr>,
+    (l, r): (usize, usize),
+) -> Expr {
+    match last {
+        Some(e) => stmts.push(Stmt {
+            span: e.span,
+            kind: StmtKind::Expr(e),
+        }),
+        None => match stmts.last_mut() {
+            Some(last) => {
+                if !make_value(last) {
+                    issues.push(Issue::Diag(no_block_value(last)));
+                }
+            }
+            None => issues.push(Issue::Diag(empty_block_value(span(l, r)))),
+        },
+    }
+    let block = Block {
+        stmts,
+        span: span(l, r),
+    };
+    expr(ExprKind::Block(block), l, r)
+}
+
+/// Turns the last statement of a block expression into its value: an `if` with an
+/// `else`, or a nested block, becomes an expression statement. False if it cannot.
+fn make_value(s: &mut Stmt) -> bool {
+    let value = match std::mem::replace(&mut s.kind, StmtKind::Break) {
+        StmtKind::If {
+            cond,
+            then,
+            otherwise: Some(otherwise),
+        } => ExprKind::IfExpr {
+            cond: Box::new(cond),
+            then,
+            otherwise,
+        },
+        StmtKind::Block(b) => ExprKind::Block(b),
+        kind => {
+            s.kind = kind;
+            return false;
+        }
+    };
+    s.kind = StmtKind::Expr(Expr {
+        kind: value,
+        span: s.span,
+    });
+    true
+}
+
+const BLOCK_VALUE_NOTE: &str =
+    "a block used as a value ends with an expression and no ';': { let $a = 1; $a + 1 }";
+
+fn no_block_value(last: &Stmt) -> Diagnostic<()> {
+    let label = match last.kind {
+        StmtKind::Expr(_) => "remove the ';' after this expression to make it the value",
+        _ => "this statement is not an expression",
+    };
+    error("this block has no value", last.span.range(), label)
+        .with_notes(vec![BLOCK_VALUE_NOTE.to_string()])
+}
+
+fn empty_block_value(at: Span) -> Diagnostic<()> {
+    error("this block has no value", at.range(), "this block is empty")
+        .with_notes(vec![BLOCK_VALUE_NOTE.to_string()])
 }
 
 /// The placeholder for a statement that failed to parse.

@@ -116,7 +116,8 @@ pub enum StmtKind {
         value: Option<Expr>,
     },
     /// `target = value` or compound `target op= value`; `op` is `None` for `=`.
-    /// The target is a `Variable`, `Map`, field access or other lvalue expression.
+    /// The target is a `Variable`, `Map`, field access or other lvalue expression, or
+    /// `Ident("_")` for `_ = value` (evaluate and discard).
     Assign {
         target: Expr,
         op: Option<BinOp>,
@@ -253,7 +254,8 @@ pub enum ExprKind {
         ty: TypeExpr,
         fields: Vec<Spanned<String>>,
     },
-    /// `{ stmts; expr }` block expression (macro bodies).
+    /// `{ stmts; expr }` block expression: its value is the last statement, an
+    /// expression statement.
     Block(Block),
 }
 
@@ -315,8 +317,10 @@ pub enum TypeKind {
     Tagged { keyword: String, name: String },
     /// `T *`
     Pointer(Box<TypeExpr>),
-    /// `T[N]`, `string[N]`, `buffer[N]`
+    /// `T[N]`, `string[N]`, `buffer[N]`; `T[]` (size left to the compiler) has N = 0.
     Array(Box<TypeExpr>, u64),
+    /// `(T, U, ...)`; `()` is the empty tuple.
+    Tuple(Vec<TypeExpr>),
 }
 
 impl BinOp {

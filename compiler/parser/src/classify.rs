@@ -4,8 +4,11 @@
 //!
 //! A parenthesised type is recognised without a symbol table, as C parsers do for
 //! well-known names: `(T)` is a type when `T` is `struct/union/enum X`, a built-in or C
-//! type name, has a `*`, or is an unknown name directly followed by an operand
-//! (`(u32)arg0`). Otherwise `(x)` stays a parenthesised expression.
+//! type name, has a `*` or `[]`, or is an unknown name directly followed by an operand
+//! (`(u32)arg0`). Before an operator that may be prefix or binary, an unknown name is a
+//! type only if it is spelled like a C typedef, `*_t` or `__*` (`(sector_t)-1`,
+//! `(size_t)*$p`, `(__u32)&$x`), so `(pid) - 1` and a macro's `(x) * y` stay arithmetic.
+//! Otherwise `(x)` stays a parenthesised expression.
 
 use codespan_reporting::diagnostic::Diagnostic;
 
@@ -65,16 +68,48 @@ fn is_type_paren(tokens: &[Spanned<'_>], start: usize) -> bool {
         stars += 1;
         k += 1;
     }
-    if tok_at(tokens, k) == Some(&Tok::LBracket)
-        && matches!(tok_at(tokens, k + 1), Some(Tok::Int(_)))
-        && tok_at(tokens, k + 2) == Some(&Tok::RBracket)
-    {
-        k += 3;
-    }
+    let array = array_suffix_len(tokens, k);
+    k += array;
     if tok_at(tokens, k) != Some(&Tok::RParen) {
         return false;
     }
-    known || stars > 0 || tok_at(tokens, k + 1).is_some_and(Tok::starts_operand)
+    known
+        || stars > 0
+        || array > 0
+        || tok_at(tokens, k + 1).is_some_and(Tok::starts_operand)
+        || (typedef_like(tokens, start) && before_prefix_operator(tokens, k + 1))
+}
+
+/// The length of `[N]` or `[]` at `k`, or 0.
+fn array_suffix_len(tokens: &[Spanned<'_>], k: usize) -> usize {
+    if tok_at(tokens, k) != Some(&Tok::LBracket) {
+        return 0;
+    }
+    match (tok_at(tokens, k + 1), tok_at(tokens, k + 2)) {
+        (Some(Tok::RBracket), _) => 2,
+        (Some(Tok::Int(_)), Some(Tok::RBracket)) => 3,
+        _ => 0,
+    }
+}
+
+/// Whether the single name at `start` is spelled like a C typedef: `*_t` or `__*`.
+fn typedef_like(tokens: &[Spanned<'_>], start: usize) -> bool {
+    match tok_at(tokens, start) {
+        Some(Tok::Ident(name)) => name.ends_with("_t") || name.starts_with("__"),
+        _ => false,
+    }
+}
+
+/// Whether the tokens at `k` read as a prefix operator applied to an operand: `-x`,
+/// `*p` (not `* 2`), `&$x`, `&@m`, `++$x`, `--$x`.
+fn before_prefix_operator(tokens: &[Spanned<'_>], k: usize) -> bool {
+    let next = tok_at(tokens, k + 1);
+    match tok_at(tokens, k) {
+        Some(Tok::Minus | Tok::PlusPlus | Tok::MinusMinus) => true,
+        Some(Tok::Star) => !matches!(next, Some(Tok::Int(_))),
+        Some(Tok::Amp) => matches!(next, Some(Tok::Var(_) | Tok::Map(_))),
+        _ => false,
+    }
 }
 
 /// Reads a type name at `start`: whether it is certainly a type, and where it ends.

@@ -309,6 +309,12 @@ pub fn type_text(ty: &TypeExpr) -> String {
         TypeKind::Named(name) => name.clone(),
         TypeKind::Tagged { keyword, name } => format!("{keyword} {name}"),
         TypeKind::Pointer(inner) => format!("{} *", type_text(inner)),
+        TypeKind::Array(inner, 0) => format!("{}[]", type_text(inner)),
         TypeKind::Array(inner, n) => format!("{}[{n}]", type_text(inner)),
+        TypeKind::Tuple(items) if items.len() == 1 => format!("({},)", type_text(&items[0])),
+        TypeKind::Tuple(items) => {
+            let items: Vec<String> = items.iter().map(type_text).collect();
+            format!("({})", items.join(", "))
+        }
     }
 }

@@ -113,10 +113,12 @@ pub(crate) fn attach_len(s: &str) -> usize {
     i
 }
 
-/// Splits an attach point written at byte `start` into provider and parts.
+/// Splits an attach point written at byte `start` into provider and parts. A leading
+/// `name=` (a probe name, reserved by bpftrace) is kept in `raw` only.
 pub(crate) fn split_attach(raw: &str, start: usize) -> (AttachPoint, Option<Diagnostic<()>>) {
     let span = Span::new(start, start + raw.len());
-    let mut pieces = split_colons(raw).into_iter();
+    let unnamed = probe_name_len(raw).map_or(raw, |n| &raw[n + 1..]);
+    let mut pieces = split_colons(unnamed).into_iter();
     let provider = pieces.next().unwrap_or_default();
     let parts: Vec<String> = pieces.collect();
     let diag = attach_problem(raw, &provider, &parts, span);
@@ -127,6 +129,16 @@ pub(crate) fn split_attach(raw: &str, start: usize) -> (AttachPoint, Option<Diag
         span,
     };
     (point, diag)
+}
+
+/// The length of the `name` in `name=provider:...`, if there is one.
+fn probe_name_len(raw: &str) -> Option<usize> {
+    let eq = raw.find('=')?;
+    let name = &raw[..eq];
+    let word = !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    word.then_some(eq)
 }
 
 /// Splits on `:` outside double quotes; quotes are removed from the pieces.

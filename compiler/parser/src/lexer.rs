@@ -193,10 +193,14 @@ impl<'a> Lexer<'a> {
         self.emit(Tok::CDef(&rest[..len]), start, start + len);
     }
 
-    /// Reads `attach[, attach...]` up to the predicate or the body.
+    /// Reads `attach[, attach...][,]` up to the predicate or the body.
     fn probe_header(&mut self) {
         loop {
             let rest = self.inner.remainder();
+            if self.tokens.back().is_some_and(|t| t.1 == Tok::Comma) && rest.starts_with(['{', '/'])
+            {
+                break;
+            }
             let start = self.offset();
             let len = attach_len(rest);
             let (point, diag) = split_attach(&rest[..len], start);
@@ -321,10 +325,12 @@ impl<'a> Lexer<'a> {
 
     fn bad_char(&mut self) {
         let span = self.inner.span();
+        if self.inner.slice() == "#" {
+            return self.misplaced_preprocessor_line(span.start);
+        }
         let text = self.inner.slice();
         let note = match text {
             "'" => "character literals are not supported: use a string or an integer",
-            "#" => "'#' lines (#include, #define) are only allowed at the top level",
             "$" => "variables are written '$name', positional parameters '$1'",
             _ => "this character is not part of the language",
         };
@@ -335,6 +341,23 @@ impl<'a> Lexer<'a> {
                 "unexpected character",
             )
             .with_notes(vec![note.to_string()]),
+        );
+    }
+
+    /// A `#` line inside a probe or item: reported once, and skipped as a whole.
+    fn misplaced_preprocessor_line(&mut self, start: usize) {
+        let len = line_len(self.inner.remainder());
+        self.inner.bump(len);
+        self.inner.extras.push(
+            error(
+                "a preprocessor line is not allowed here",
+                start..start + 1 + len,
+                "inside a probe or top-level item",
+            )
+            .with_notes(vec![
+                "'#' lines (#include, #define) are only allowed at the top level, between probes"
+                    .to_string(),
+            ]),
         );
     }
 }

@@ -151,7 +151,7 @@ fn incomplete_attach_points_are_reported() {
         ["1:1: attach point ':f' has no probe type"]
     );
     assert_eq!(errors("{ }"), ["1:1: expected a probe"]);
-    assert_eq!(errors("BEGIN, { }"), ["1:8: expected a probe"]);
+    assert_eq!(errors("BEGIN, , { }"), ["1:8: expected a probe"]);
     assert_eq!(
         errors("uprobe:/x:\"f { }"),
         ["1:1: unterminated quote in attach point 'uprobe:/x:\"f { }'"]

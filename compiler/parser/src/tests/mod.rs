@@ -6,6 +6,7 @@ mod language;
 mod literals;
 mod slice;
 mod tools;
+mod upstream;
 
 use codespan_reporting::diagnostic::Diagnostic;
 
