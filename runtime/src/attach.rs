@@ -20,9 +20,11 @@ use aya::programs::{
 use aya::Ebpf;
 use ebpfc_stdlib::meta::{Attach, Metadata, Probe};
 
-use crate::error::{describe, errno_of, io_words, RuntimeError};
+use crate::error::{describe, errno_of, io_words, RuntimeError, ENOTSUPP};
 use crate::programs::{program_mut, typed};
 
+/// `perf_event_attr.type` of hardware events.
+const PERF_TYPE_HARDWARE: u32 = 0;
 /// `perf_event_attr.type` of software events.
 const PERF_TYPE_SOFTWARE: u32 = 1;
 
@@ -100,7 +102,10 @@ fn attach_one(
 ) -> Result<(), Failure> {
     let link = match &probe.attach {
         Attach::Begin | Attach::End => return Ok(()),
-        Attach::Interval { .. } | Attach::Profile { .. } | Attach::Software { .. } => {
+        Attach::Interval { .. }
+        | Attach::Profile { .. }
+        | Attach::Software { .. }
+        | Attach::Hardware { .. } => {
             let (event, period, cpus) = perf_target(probe)?;
             let p = typed::<PerfEvent>(program, probe, "perf_event")?;
             return attach_perf(p, event, period, &cpus, links);
@@ -160,9 +165,15 @@ fn perf_target(probe: &Probe) -> Result<(PerfEventConfig, u64, Vec<u32>), Runtim
         Attach::Interval { period_ns } => Ok((cpu_clock, *period_ns, vec![0])),
         Attach::Profile { period_ns } => Ok((cpu_clock, *period_ns, online_cpus(probe)?)),
         Attach::Software { config, period, .. } => {
-            let pmu_type = PERF_TYPE_SOFTWARE;
             let event = PerfEventConfig::Pmu {
-                pmu_type,
+                pmu_type: PERF_TYPE_SOFTWARE,
+                config: *config,
+            };
+            Ok((event, *period, online_cpus(probe)?))
+        }
+        Attach::Hardware { config, period, .. } => {
+            let event = PerfEventConfig::Pmu {
+                pmu_type: PERF_TYPE_HARDWARE,
                 config: *config,
             };
             Ok((event, *period, online_cpus(probe)?))
@@ -261,8 +272,16 @@ fn attach_reason(attach: &Attach, err: &ProgramError) -> String {
         return format!("cannot find the symbol `{symbol}` in {path}: {error}");
     }
     let detail = describe(err);
-    let missing = errno_of(err) == Some(libc::ENOENT);
+    let errno = errno_of(err);
+    let missing = errno == Some(libc::ENOENT);
+    let no_pmu = matches!(
+        errno,
+        Some(libc::ENOENT | libc::EOPNOTSUPP | libc::ENODEV | ENOTSUPP)
+    );
     match attach {
+        Attach::Hardware { event, .. } if no_pmu => {
+            format!("hardware event {event} is not available on this machine (no PMU) ({detail})")
+        }
         Attach::Tracepoint { category, name } if missing => {
             format!("tracepoint {category}:{name} does not exist ({detail})")
         }
@@ -316,6 +335,25 @@ mod tests {
         };
         let reason = attach_reason(&attach, &syscall_error(libc::ENOENT));
         assert!(reason.contains("kprobes are not available"), "{reason}");
+    }
+
+    #[test]
+    fn hardware_events_without_a_pmu_are_explained() {
+        let attach = Attach::Hardware {
+            event: "cycles".into(),
+            config: 0,
+            period: 1_000_000,
+        };
+        for errno in [libc::ENOENT, libc::EOPNOTSUPP, libc::ENODEV] {
+            let reason = attach_reason(&attach, &syscall_error(errno));
+            assert!(
+                reason
+                    .starts_with("hardware event cycles is not available on this machine (no PMU)"),
+                "{reason}"
+            );
+        }
+        let reason = attach_reason(&attach, &syscall_error(libc::EACCES));
+        assert!(!reason.contains("no PMU"), "{reason}");
     }
 
     #[test]

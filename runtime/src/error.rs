@@ -98,7 +98,7 @@ pub(crate) fn errno_words(errno: i32) -> String {
 }
 
 /// The kernel-internal "not supported" errno that leaks to user space from BPF calls.
-const ENOTSUPP: i32 = 524;
+pub(crate) const ENOTSUPP: i32 = 524;
 
 /// Words for an I/O error: its errno in words, or its own message.
 pub(crate) fn io_words(err: &io::Error) -> String {

@@ -39,9 +39,10 @@ fn load_one(ebpf: &mut Ebpf, probe: &Probe, btf: &mut Option<Btf>) -> Result<(),
             typed::<RawTracePoint>(program, probe, "raw_tp")?.load()
         }
         Attach::Tracepoint { .. } => typed::<TracePoint>(program, probe, "tracepoint")?.load(),
-        Attach::Interval { .. } | Attach::Profile { .. } | Attach::Software { .. } => {
-            typed::<PerfEvent>(program, probe, "perf_event")?.load()
-        }
+        Attach::Interval { .. }
+        | Attach::Profile { .. }
+        | Attach::Software { .. }
+        | Attach::Hardware { .. } => typed::<PerfEvent>(program, probe, "perf_event")?.load(),
         Attach::Kprobe { .. } => typed::<KProbe>(program, probe, "kprobe")?.load(),
         Attach::Uprobe { .. } => typed::<UProbe>(program, probe, "uprobe")?.load(),
         Attach::Fentry {

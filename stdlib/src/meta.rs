@@ -91,6 +91,15 @@ pub enum Attach {
         config: u64,
         period: u64,
     },
+    /// A hardware perf event (`PERF_TYPE_HARDWARE`, `config`: 0 cycles, 1 instructions,
+    /// 2 cache-references, 3 cache-misses, 4 branch-instructions, 5 branch-misses,
+    /// 6 bus-cycles, 7 stalled-cycles-frontend, 8 stalled-cycles-backend, 9 ref-cycles)
+    /// on every CPU, sampled every `period` events.
+    Hardware {
+        event: String,
+        config: u64,
+        period: u64,
+    },
     Kprobe {
         function: String,
         offset: u64,
@@ -244,6 +253,21 @@ mod tests {
             lost_events: None,
         };
         assert_eq!(Metadata::from_bytes(&meta.to_bytes()).unwrap(), meta);
+    }
+
+    #[test]
+    fn hardware_probes_serialize_with_their_kind() {
+        let attach = Attach::Hardware {
+            event: "cache-misses".into(),
+            config: 3,
+            period: 1_000_000,
+        };
+        let json = serde_json::to_string(&attach).unwrap();
+        assert_eq!(
+            json,
+            r#"{"kind":"hardware","event":"cache-misses","config":3,"period":1000000}"#
+        );
+        assert_eq!(serde_json::from_str::<Attach>(&json).unwrap(), attach);
     }
 
     #[test]
