@@ -111,6 +111,23 @@ impl Datum {
     }
 }
 
+/// `v / div` truncated toward zero (`div` 0 counts as 1).
+pub(super) fn divide_i64(v: i64, div: u64) -> i64 {
+    (i128::from(v) / i128::from(div.max(1))) as i64
+}
+
+impl Datum {
+    /// The value `print(@m, top, div)` shows: integers divided by `div`, truncated
+    /// toward zero; strings and tuples unchanged.
+    pub(super) fn divided(&self, div: u64) -> Datum {
+        match self {
+            Datum::Signed(v) => Datum::Signed(divide_i64(*v, div)),
+            Datum::Unsigned(v) => Datum::Unsigned(v / div.max(1)),
+            Datum::Str(_) | Datum::Tuple(_) => self.clone(),
+        }
+    }
+}
+
 impl Value {
     /// The integer `avg` prints: total / count truncated toward zero, 0 when empty.
     pub(super) fn average(count: i64, total: i64) -> i64 {

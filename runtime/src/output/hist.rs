@@ -56,8 +56,17 @@ fn used_range(buckets: &[u64]) -> Option<(usize, usize)> {
     Some((first, last))
 }
 
-/// The text chart: one line per bucket from the first to the last non-empty one.
-pub(super) fn text_lines(buckets: &[u64], scale: Scale, out: &mut String) {
+/// The count a bucket prints: divided by `div` for log2 hists; lhists ignore `div`.
+fn shown(count: u64, scale: Scale, div: u64) -> u64 {
+    match scale {
+        Scale::Log2 => count / div.max(1),
+        Scale::Linear { .. } => count,
+    }
+}
+
+/// The text chart: one line per bucket from the first to the last non-empty one, bars
+/// scaled on the undivided counts.
+pub(super) fn text_lines(buckets: &[u64], scale: Scale, div: u64, out: &mut String) {
     let Some((first, last)) = used_range(buckets) else {
         return;
     };
@@ -65,6 +74,7 @@ pub(super) fn text_lines(buckets: &[u64], scale: Scale, out: &mut String) {
     for (i, &count) in buckets.iter().enumerate().take(last + 1).skip(first) {
         let bar = "@".repeat(bar_width(count, max));
         let label = text_label(i, scale);
+        let count = shown(count, scale, div);
         let _ = writeln!(out, "{label:<16}{count:>8} |{bar:<BAR_WIDTH$}|");
     }
 }
@@ -137,7 +147,7 @@ fn linear_number(n: i32) -> String {
 }
 
 /// The JSON array of buckets `[{"min": a, "max": b, "count": c}, ...]`.
-pub(super) fn json_array(buckets: &[u64], scale: Scale, out: &mut String) {
+pub(super) fn json_array(buckets: &[u64], scale: Scale, div: u64, out: &mut String) {
     out.push('[');
     if let Some((first, last)) = used_range(buckets) {
         for (i, &count) in buckets.iter().enumerate().take(last + 1).skip(first) {
@@ -145,6 +155,7 @@ pub(super) fn json_array(buckets: &[u64], scale: Scale, out: &mut String) {
                 out.push_str(", ");
             }
             let bounds = json_bounds(i, scale);
+            let count = shown(count, scale, div);
             let _ = write!(out, "{{{bounds}\"count\": {count}}}");
         }
     }

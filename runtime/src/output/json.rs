@@ -7,12 +7,13 @@ use std::fmt::Write as _;
 
 use ebpfc_stdlib::meta::{MapInfo, MapKind};
 
-use super::decode::{Entry, Value};
+use super::decode::{divide_i64, Entry, Value};
 use super::hist::{self, Scale};
 use super::value::{json_escape, json_key};
 
-/// Appends one map (entries already in print order); empty maps print nothing.
-pub(super) fn map(info: &MapInfo, entries: &[Entry], out: &mut String) {
+/// Appends one map (entries already in print order, values divided by `div`); empty
+/// maps print nothing.
+pub(super) fn map(info: &MapInfo, entries: &[Entry], div: u64, out: &mut String) {
     if entries.is_empty() {
         return;
     }
@@ -35,7 +36,7 @@ pub(super) fn map(info: &MapInfo, entries: &[Entry], out: &mut String) {
             json_key(info, &entry.key, out);
             out.push_str(": ");
         }
-        value(info, &entry.value, out);
+        value(info, &entry.value, div, out);
     }
     if keyed {
         out.push('}');
@@ -51,9 +52,9 @@ fn message_type(kind: &MapKind) -> &'static str {
     }
 }
 
-fn value(info: &MapInfo, value: &Value, out: &mut String) {
+fn value(info: &MapInfo, value: &Value, div: u64, out: &mut String) {
     match value {
-        Value::Plain(datum) => datum.json(out),
+        Value::Plain(datum) => datum.divided(div).json(out),
         Value::Stats { count, total } => {
             let average = Value::average(*count, *total);
             if info.kind == MapKind::Stats {
@@ -62,20 +63,20 @@ fn value(info: &MapInfo, value: &Value, out: &mut String) {
                     "{{\"count\": {count}, \"average\": {average}, \"total\": {total}}}"
                 );
             } else {
-                let _ = write!(out, "{average}");
+                let _ = write!(out, "{}", divide_i64(average, div));
             }
         }
         Value::Buckets(buckets) => {
             if let Some(scale) = Scale::of(&info.kind) {
-                hist::json_array(buckets, scale, out);
+                hist::json_array(buckets, scale, div, out);
             }
         }
     }
 }
 
-/// Appends one printf event: `{"type": "printf", "data": "..."}`.
-pub(super) fn printf(text: &[u8], out: &mut String) {
-    out.push_str("{\"type\": \"printf\", \"data\": \"");
+/// Appends one text message (printf, time): `{"type": T, "data": "..."}`.
+pub(super) fn message(kind: &str, text: &[u8], out: &mut String) {
+    let _ = write!(out, "{{\"type\": \"{kind}\", \"data\": \"");
     json_escape(text, out);
     out.push_str("\"}\n");
 }

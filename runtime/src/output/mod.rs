@@ -1,7 +1,7 @@
 //! Rendering of events and maps as text (bpftrace's layout) or NDJSON.
 //!
-//! Both functions are pure: they turn the raw bytes read from the kernel into exactly
-//! what bpftrace 0.17 prints for them.
+//! Every function here is pure: it turns the raw bytes read from the kernel into
+//! exactly what bpftrace 0.17 prints for them (JSON: strict NDJSON, one object a line).
 
 mod cformat;
 mod decode;
@@ -50,14 +50,55 @@ pub fn render_maps(format: OutputFormat, maps: &[MapDump<'_>]) -> String {
         OutputFormat::Json => String::new(),
     };
     for dump in sorted {
-        let mut entries = decode::entries(dump.info, &dump.entries);
-        sort::sort_entries(dump.info, &mut entries);
-        match format {
-            OutputFormat::Text => text::map(dump.info, &entries, &mut out),
-            OutputFormat::Json => json::map(dump.info, &entries, &mut out),
-        }
+        map_into(format, dump, 0, 1, &mut out);
     }
     out
+}
+
+/// Renders `print(@m, top, div)`: the map as the exit dump prints it, without the
+/// leading blank lines. `top` > 0 keeps only the last `top` entries in print order
+/// (`stats` maps ignore it); `div` > 1 divides the printed values of integer, `avg` and
+/// `hist` maps (not `stats` or `lhist`, and hist bars keep their undivided widths), as
+/// bpftrace 0.17 does. Entries are ordered by their undivided values.
+pub fn render_map(format: OutputFormat, dump: &MapDump<'_>, top: u64, div: u64) -> String {
+    let mut out = String::new();
+    map_into(format, dump, top, div.max(1), &mut out);
+    out
+}
+
+/// Appends one map: decoded, sorted, cut to `top` and rendered with `div` (>= 1).
+fn map_into(format: OutputFormat, dump: &MapDump<'_>, top: u64, div: u64, out: &mut String) {
+    let mut entries = decode::entries(dump.info, &dump.entries);
+    sort::sort_entries(dump.info, &mut entries);
+    sort::keep_top(dump.info, &mut entries, top);
+    match format {
+        OutputFormat::Text => text::map(dump.info, &entries, div, out),
+        OutputFormat::Json => json::map(dump.info, &entries, div, out),
+    }
+}
+
+/// Renders the output of `time(fmt)`, given the formatted time: the text itself, or
+/// one `{"type": "time", "data": "..."}` line.
+pub fn render_time(format: OutputFormat, formatted: &[u8]) -> String {
+    match format {
+        OutputFormat::Text => String::from_utf8_lossy(formatted).into_owned(),
+        OutputFormat::Json => {
+            let mut out = String::new();
+            json::message("time", formatted, &mut out);
+            out
+        }
+    }
+}
+
+/// The report of `count` events the ring buffer dropped: `Lost N events` in text (meant
+/// for stderr), a `{"type": "lost_events", ...}` line in JSON; both end with a newline.
+pub fn render_lost_events(format: OutputFormat, count: u64) -> String {
+    match format {
+        OutputFormat::Text => format!("Lost {count} events\n"),
+        OutputFormat::Json => {
+            format!("{{\"type\": \"lost_events\", \"data\": {{\"events\": {count}}}}}\n")
+        }
+    }
 }
 
 /// Renders one printf event; `record` is the whole ring-buffer record (event id first).
@@ -68,7 +109,7 @@ pub fn render_printf(format: OutputFormat, fmt: &Format, record: &[u8]) -> Strin
         OutputFormat::Text => String::from_utf8_lossy(&bytes).into_owned(),
         OutputFormat::Json => {
             let mut out = String::new();
-            json::printf(&bytes, &mut out);
+            json::message("printf", &bytes, &mut out);
             out
         }
     }

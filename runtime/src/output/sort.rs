@@ -4,7 +4,7 @@
 
 use std::cmp::Ordering;
 
-use ebpfc_stdlib::meta::{MapInfo, Ty};
+use ebpfc_stdlib::meta::{MapInfo, MapKind, Ty};
 
 use super::decode::{read_cstr, read_u64, Entry, Value};
 
@@ -19,6 +19,16 @@ pub(super) fn sort_entries(info: &MapInfo, entries: &mut [Entry]) {
     } else {
         entries.sort_by(|a, b| by_key(info.key.as_ref(), &a.key, &b.key));
     }
+}
+
+/// Keeps only the last `top` entries (all when `top` is 0 or covers them). `stats` maps
+/// keep every entry, as bpftrace 0.17 applies `top` to every kind but `stats`.
+pub(super) fn keep_top(info: &MapInfo, entries: &mut Vec<Entry>, top: u64) {
+    let top = usize::try_from(top).unwrap_or(usize::MAX);
+    if top == 0 || info.kind == MapKind::Stats || entries.len() <= top {
+        return;
+    }
+    entries.drain(..entries.len() - top);
 }
 
 /// The numeric rank of a value, or `None` when the map is ordered by key.

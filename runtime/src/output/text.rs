@@ -8,12 +8,12 @@ use std::fmt::Write as _;
 
 use ebpfc_stdlib::meta::{MapInfo, MapKind};
 
-use super::decode::{Entry, Value};
+use super::decode::{divide_i64, Entry, Value};
 use super::hist::{self, Scale};
 use super::value::text_key;
 
-/// Appends one map (entries already in print order).
-pub(super) fn map(info: &MapInfo, entries: &[Entry], out: &mut String) {
+/// Appends one map (entries already in print order, values divided by `div`).
+pub(super) fn map(info: &MapInfo, entries: &[Entry], div: u64, out: &mut String) {
     for (i, entry) in entries.iter().enumerate() {
         if i > 0 {
             out.push('\n');
@@ -21,7 +21,7 @@ pub(super) fn map(info: &MapInfo, entries: &[Entry], out: &mut String) {
         out.push_str(&info.name);
         text_key(info, &entry.key, out);
         out.push_str(": ");
-        value(info, &entry.value, out);
+        value(info, &entry.value, div, out);
     }
     out.push('\n');
     if matches!(info.kind, MapKind::Avg | MapKind::Stats) {
@@ -29,21 +29,21 @@ pub(super) fn map(info: &MapInfo, entries: &[Entry], out: &mut String) {
     }
 }
 
-fn value(info: &MapInfo, value: &Value, out: &mut String) {
+fn value(info: &MapInfo, value: &Value, div: u64, out: &mut String) {
     match value {
-        Value::Plain(datum) => datum.text(out),
+        Value::Plain(datum) => datum.divided(div).text(out),
         Value::Stats { count, total } => {
             let average = Value::average(*count, *total);
             if info.kind == MapKind::Stats {
                 let _ = write!(out, "count {count}, average {average}, total {total}");
             } else {
-                let _ = write!(out, "{average}");
+                let _ = write!(out, "{}", divide_i64(average, div));
             }
         }
         Value::Buckets(buckets) => {
             out.push('\n');
             if let Some(scale) = Scale::of(&info.kind) {
-                hist::text_lines(buckets, scale, out);
+                hist::text_lines(buckets, scale, div, out);
             }
         }
     }

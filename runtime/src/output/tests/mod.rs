@@ -6,6 +6,7 @@
 //! over two CPUs. JSON captures keep bpftrace's blank lines; ebpfc prints none.
 
 mod maps;
+mod print;
 mod printf;
 mod units;
 
