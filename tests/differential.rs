@@ -29,6 +29,14 @@ const PROGRAMS: &[&str] = &[
     r#"BEGIN { @mn = min(-5); @mn = min(3); @mx = max(7); @mx = max(2); exit(); }"#,
     r#"BEGIN { $a = 5; $b = $a > 3 ? 100 : 200; printf("%d\n", $b); exit(); }"#,
     r#"BEGIN { @a = avg(10); @a = avg(3); @s = sum(-4); @s = sum(10); exit(); }"#,
+    r#"BEGIN { $i = 0; $t = 0; while ($i < 10) { $t += $i * $i; $i++; } printf("%d %d\n", $i, $t); exit(); }"#,
+    r#"BEGIN { $i = 0; while ($i < 100) { $i++; if ($i == 5) { break; } } printf("%d\n", $i); exit(); }"#,
+    r#"BEGIN { $i = 0; $s = 0; while ($i < 10) { $i++; if ($i % 2 == 0) { continue; } $s += $i; } printf("%d\n", $s); exit(); }"#,
+    r#"BEGIN { $x = 1; unroll(5) { $x = $x * 2; } printf("%d\n", $x); exit(); }"#,
+    r#"BEGIN { @a[1] = 1; @a[2] = 2; @a[3] = 3; delete(@a[2]); exit(); }"#,
+    r#"BEGIN { $x = 5; $y = $x++; $z = ++$x; printf("%d %d %d\n", $x, $y, $z); exit(); }"#,
+    r#"BEGIN { @c = 0; @c++; @c++; @d = @c++; exit(); }"#,
+    r#"BEGIN { @start[1] = 100; @start[2] = 200; $d = 250 - @start[2]; @lat = hist($d); delete(@start[2]); exit(); }"#,
 ];
 
 /// stdout without the `Attaching` line and trailing spaces.

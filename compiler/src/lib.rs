@@ -31,6 +31,9 @@ const BPF_MAP_TYPE_RINGBUF: u32 = 27;
 /// Name of the event ring buffer map.
 pub const RINGBUF_NAME: &str = "events";
 const RINGBUF_SIZE: u32 = 1 << 20;
+const BPF_MAP_TYPE_PERCPU_ARRAY: u32 = 6;
+/// Name of the per-CPU counter of events the ring buffer dropped.
+pub const LOST_NAME: &str = "lost_events";
 
 /// Inputs that come from the command line rather than the source.
 #[derive(Debug, Clone, Default)]
@@ -69,6 +72,7 @@ pub fn compile_with(
     }
     state.ringbuf = MapId(state.maps.len() as u32);
     state.formats.clear();
+    state.strings.clear();
     state.learning = false;
     let functions = lower_all(&probes, &mut state);
     if !state.diags.is_empty() {
@@ -124,6 +128,7 @@ fn assemble(
 ) -> Module {
     let (mut maps, map_infos) = lower::map_defs(&state);
     let ringbuf = state.uses_ringbuf.then(|| RINGBUF_NAME.to_string());
+    let lost_events = state.uses_ringbuf.then(|| LOST_NAME.to_string());
     if state.uses_ringbuf {
         maps.push(MapDef {
             name: RINGBUF_NAME.to_string(),
@@ -131,6 +136,13 @@ fn assemble(
             key_size: 0,
             value_size: 0,
             max_entries: RINGBUF_SIZE,
+        });
+        maps.push(MapDef {
+            name: LOST_NAME.to_string(),
+            map_type: BPF_MAP_TYPE_PERCPU_ARRAY,
+            key_size: 4,
+            value_size: 8,
+            max_entries: 1,
         });
     }
     let targets = probes.iter().flat_map(|(_, targets)| targets);
@@ -149,6 +161,8 @@ fn assemble(
         maps: map_infos,
         formats: state.formats,
         ringbuf,
+        strings: state.strings,
+        lost_events,
     };
     Module {
         functions,

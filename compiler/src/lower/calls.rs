@@ -136,6 +136,9 @@ impl Lower<'_> {
 
     /// A function call used as an expression or statement.
     pub(super) fn call(&mut self, name: &str, args: &[Expr], span: Span) -> Val {
+        if let Some(v) = self.map_function(name, args, span) {
+            return v;
+        }
         match name {
             "printf" => self.printf(args, span),
             "exit" => self.exit(args, span),
@@ -363,7 +366,7 @@ impl Lower<'_> {
         Val::Void
     }
 
-    fn output(&mut self, slot: SlotId, size: u32) {
+    pub(super) fn output(&mut self, slot: SlotId, size: u32) {
         self.module.uses_ringbuf = true;
         let ringbuf = self.module.ringbuf;
         let args = vec![
@@ -372,7 +375,48 @@ impl Lower<'_> {
             Arg::Val(Operand::Imm(i64::from(size))),
             Arg::Val(Operand::Imm(0)),
         ];
-        self.b.call(helpers::RINGBUF_OUTPUT, args);
+        let result = self.b.call(helpers::RINGBUF_OUTPUT, args);
+        self.count_lost(result);
+    }
+
+    /// Adds one to the lost-event counter when `result` (of ringbuf_output) is an error.
+    fn count_lost(&mut self, result: VReg) {
+        let (lost, done) = (self.fresh_block(), self.fresh_block());
+        self.b.branch(Cmp::Ne, result, Operand::Imm(0), lost, done);
+        let key = self.b.slot(8);
+        self.b.emit(Inst::Store {
+            base: Base::Slot(key),
+            offset: 0,
+            size: 8,
+            value: Operand::Imm(0),
+        });
+        let map = crate::ir::MapId(self.module.ringbuf.0 + 1);
+        let ptr = self
+            .b
+            .call(helpers::MAP_LOOKUP, vec![Arg::Map(map), Arg::Slot(key, 0)]);
+        let found = self.fresh_block();
+        self.b.branch(Cmp::Ne, ptr, Operand::Imm(0), found, done);
+        let count = self.b.vreg();
+        self.b.emit(Inst::Load {
+            dst: count,
+            base: Base::Reg(ptr),
+            offset: 0,
+            size: 8,
+            signed: false,
+        });
+        self.b.emit(Inst::Alu {
+            dst: count,
+            op: AluOp::Add,
+            lhs: count,
+            rhs: Operand::Imm(1),
+        });
+        self.b.emit(Inst::Store {
+            base: Base::Reg(ptr),
+            offset: 0,
+            size: 8,
+            value: Operand::Reg(count),
+        });
+        self.b.jump_to(done);
     }
 
     /// `printf(fmt, args...)`: one event with the argument values.

@@ -35,6 +35,11 @@ impl Lower<'_> {
             ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, e),
             ExprKind::Field { expr, field, .. } => self.field(expr, &field.node, field.span),
             ExprKind::Cast { ty, expr } => self.cast(ty, expr),
+            ExprKind::IncDec {
+                target,
+                increment,
+                prefix,
+            } => self.inc_dec(target, *increment, *prefix, e),
             ExprKind::Ternary {
                 cond,
                 then: Some(then),
@@ -91,6 +96,25 @@ impl Lower<'_> {
                 Val::zero()
             }
         }
+    }
+
+    /// `x++`, `++x`, `x--`, `--x` used as values.
+    fn inc_dec(&mut self, target: &Expr, increment: bool, prefix: bool, e: &Expr) -> Val {
+        let (old, ty) = self.scalar(target);
+        let old = self.copy_reg(old);
+        let op = if increment { BinOp::Add } else { BinOp::Sub };
+        let one = Expr {
+            kind: ExprKind::Int {
+                value: 1,
+                suffix: None,
+            },
+            span: e.span,
+        };
+        self.assign(target, Some(op), &one, e.span);
+        if prefix {
+            return self.expr(target);
+        }
+        Val::Scalar(Operand::Reg(old), ty)
     }
 
     /// `$N`: an integer if the parameter reads as one, else a string; missing ones are 0.

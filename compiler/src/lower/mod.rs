@@ -7,6 +7,8 @@
 
 mod calls;
 mod expr;
+mod loops;
+mod mapfns;
 mod maps;
 mod stmt;
 
@@ -54,6 +56,8 @@ impl Val {
 pub struct ModuleState {
     pub maps: BTreeMap<String, MapSig>,
     pub formats: Vec<meta::Format>,
+    /// Constant strings referenced by events (`time()` formats).
+    pub strings: Vec<String>,
     pub diags: Diagnostics,
     /// True during the first pass: learn map signatures, report nothing.
     pub learning: bool,
@@ -80,6 +84,8 @@ pub struct Lower<'a> {
     target: &'a Target,
     ctx: VReg,
     vars: HashMap<String, Var>,
+    /// Enclosing loops, innermost last: (continue target, break target).
+    loops: Vec<(BlockId, BlockId)>,
 }
 
 impl<'a> Lower<'a> {
@@ -93,6 +99,7 @@ impl<'a> Lower<'a> {
             target,
             ctx,
             vars: HashMap::new(),
+            loops: Vec::new(),
         }
     }
 

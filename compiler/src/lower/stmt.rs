@@ -3,7 +3,7 @@
 
 use super::{Lower, Val, Var};
 use crate::ir::{Base, Inst, Term};
-use ebpfc_parser::ast::{BinOp, Block, Expr, ExprKind, Stmt, StmtKind};
+use ebpfc_parser::ast::{BinOp, Block, Expr, ExprKind, ForIter, Stmt, StmtKind};
 use ebpfc_parser::span::Span;
 
 const AGGREGATIONS: &[&str] = &[
@@ -36,6 +36,21 @@ impl Lower<'_> {
                 otherwise,
             } => self.if_stmt(cond, then, otherwise.as_ref()),
             StmtKind::Block(b) => self.block(b),
+            StmtKind::While { cond, body } => self.while_loop(cond, body),
+            StmtKind::Unroll { count, body } => self.unroll(count, body),
+            StmtKind::For {
+                var,
+                iter: ForIter::Range(from, to),
+                body,
+            } => self.for_range(&var.node, from, to, body, stmt.span),
+            StmtKind::Break | StmtKind::Continue => {
+                self.loop_exit(matches!(stmt.kind, StmtKind::Break), stmt.span)
+            }
+            StmtKind::Return(_) => {
+                let next = self.fresh_block();
+                self.b
+                    .finish(Term::Return(crate::ir::Operand::Imm(0)), next);
+            }
             _ => self.error(
                 "this statement is not supported yet",
                 stmt.span,
@@ -73,7 +88,7 @@ impl Lower<'_> {
         self.b.jump_to(done);
     }
 
-    fn assign(&mut self, target: &Expr, op: Option<BinOp>, value: &Expr, span: Span) {
+    pub(super) fn assign(&mut self, target: &Expr, op: Option<BinOp>, value: &Expr, span: Span) {
         if let (ExprKind::Map { name, keys }, None, ExprKind::Call { name: func, args }) =
             (&target.kind, op, &value.kind)
         {

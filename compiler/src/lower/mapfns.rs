@@ -1,0 +1,170 @@
+//! Functions over whole maps or entries: `delete`, `clear`, `zero`, `print`, and
+//! `time`. `delete` runs in the kernel; the others send an event the runtime acts on
+//! (record layouts in `ebpfc_stdlib::meta`).
+
+use super::{Lower, Val};
+use crate::helpers;
+use crate::ir::{Arg, Base, Inst, Operand};
+use ebpfc_parser::ast::{Expr, ExprKind};
+use ebpfc_parser::span::Span;
+use ebpfc_stdlib::meta;
+
+impl Lower<'_> {
+    /// Lowers a map function call if `name` is one.
+    pub(super) fn map_function(&mut self, name: &str, args: &[Expr], span: Span) -> Option<Val> {
+        match name {
+            "delete" => self.delete(args, span),
+            "clear" | "zero" => {
+                let id = if name == "clear" {
+                    meta::EVENT_CLEAR
+                } else {
+                    meta::EVENT_ZERO
+                };
+                self.whole_map_event(name, id, args, span);
+            }
+            "print" => self.print(args, span),
+            "time" => self.time(args, span),
+            _ => return None,
+        }
+        Some(Val::Void)
+    }
+
+    /// The map index of `@name` (as the runtime numbers `Metadata::maps`).
+    fn map_index(&mut self, e: &Expr) -> Option<(u64, Vec<Expr>)> {
+        let ExprKind::Map { name, keys } = &e.kind else {
+            self.error("expected a map such as @m", e.span, "not a map");
+            return None;
+        };
+        match self.module.maps.get(name) {
+            Some(sig) => Some((u64::from(sig.id.0), keys.clone())),
+            None => {
+                if !self.module.learning {
+                    self.error(
+                        format!("map {name} is used but never assigned"),
+                        e.span,
+                        "undefined map",
+                    );
+                }
+                None
+            }
+        }
+    }
+
+    /// `delete(@m[k])` or `delete(@m, k)`.
+    fn delete(&mut self, args: &[Expr], span: Span) {
+        let Some(first) = args.first() else {
+            self.error(
+                "delete() needs a map entry, as in delete(@m[key])",
+                span,
+                "in this call",
+            );
+            return;
+        };
+        let ExprKind::Map { name, keys } = &first.kind else {
+            self.error(
+                "delete() needs a map entry, as in delete(@m[key])",
+                first.span,
+                "not a map",
+            );
+            return;
+        };
+        let keys: Vec<Expr> = if args.len() > 1 {
+            args[1..].to_vec()
+        } else {
+            keys.clone()
+        };
+        let Some(sig) = self.module.maps.get(name).cloned() else {
+            return;
+        };
+        if matches!(sig.kind, meta::MapKind::Hist | meta::MapKind::Lhist { .. }) {
+            self.error(
+                "delete() of one histogram entry is not supported; use clear()",
+                span,
+                "histogram map",
+            );
+            return;
+        }
+        let (_, vals) = self.key_vals(&keys);
+        let key = self.build_key(&sig, &vals, None);
+        self.b.call(
+            helpers::MAP_DELETE,
+            vec![Arg::Map(sig.id), Arg::Slot(key, 0)],
+        );
+    }
+
+    fn whole_map_event(&mut self, name: &str, id: u64, args: &[Expr], span: Span) {
+        let [map] = args else {
+            self.error(
+                format!("{name}() takes one map, as in {name}(@m)"),
+                span,
+                "in this call",
+            );
+            return;
+        };
+        let Some((index, _)) = self.map_index(map) else {
+            return;
+        };
+        self.send_event(&[id as i64, index as i64]);
+    }
+
+    /// `print(@m [, top [, div]])`
+    fn print(&mut self, args: &[Expr], span: Span) {
+        let Some(map) = args
+            .first()
+            .filter(|a| matches!(a.kind, ExprKind::Map { .. }))
+        else {
+            self.error(
+                "print() of values other than maps is not supported yet",
+                span,
+                "in this call",
+            );
+            return;
+        };
+        let Some((index, _)) = self.map_index(map) else {
+            return;
+        };
+        let mut words = vec![meta::EVENT_PRINT as i64, index as i64, 0, 0];
+        for (i, arg) in args.iter().enumerate().skip(1).take(2) {
+            match self.const_int(arg) {
+                Some(v) if v >= 0 => words[i + 1] = v,
+                _ => self.error(
+                    "print() top and div must be non-negative integer literals",
+                    arg.span,
+                    "here",
+                ),
+            }
+        }
+        self.send_event(&words);
+    }
+
+    /// `time([fmt])`
+    fn time(&mut self, args: &[Expr], span: Span) {
+        let format = match args.first().map(|a| &a.kind) {
+            None => "%H:%M:%S\n".to_string(),
+            Some(ExprKind::Str(s)) => s.clone(),
+            Some(_) => {
+                self.error("time() takes a string literal format", span, "in this call");
+                return;
+            }
+        };
+        let index = self.module.strings.len() as i64;
+        self.module.strings.push(format);
+        self.send_event(&[meta::EVENT_TIME as i64, index]);
+    }
+
+    /// Sends a record of u64 words to the runtime.
+    fn send_event(&mut self, words: &[i64]) {
+        let size = words.len() as u32 * 8;
+        let slot = self.b.slot(size);
+        for (i, w) in words.iter().enumerate() {
+            let offset = i as i32 * 8;
+            self.b.emit(Inst::Store {
+                base: Base::Slot(slot),
+                offset,
+                size: 8,
+                value: Operand::Imm(*w),
+            });
+        }
+        self.output(slot, size);
+    }
+}
