@@ -5,6 +5,8 @@
 pub mod btf;
 pub mod bytecode;
 pub mod elf;
+#[cfg(feature = "llvm")]
+pub mod llvm;
 pub mod spec;
 
 use ebpfc_compiler::ir::Module;
@@ -30,15 +32,51 @@ pub enum Backend {
 
 /// Compiles `module` to an ELF object.
 pub fn emit(module: &Module, backend: Backend) -> Result<Vec<u8>, CodegenError> {
-    let spec = match backend {
-        Backend::Bytecode => bytecode::object_spec(module, bytecode::compile(module)?),
-        Backend::Llvm => {
-            return Err(CodegenError::User(
-                "the LLVM backend is not available in this build; rebuild with `cargo build --features llvm`".into(),
-            ))
-        }
-    };
+    let spec = object_spec(module, backend)?;
     elf::write_object(&spec).map_err(|e| CodegenError::Bug(e.to_string()))
+}
+
+/// The programs, maps and metadata `backend` produces for `module`.
+pub fn object_spec(module: &Module, backend: Backend) -> Result<spec::ObjectSpec, CodegenError> {
+    match backend {
+        Backend::Bytecode => Ok(bytecode::object_spec(module, bytecode::compile(module)?)),
+        #[cfg(feature = "llvm")]
+        Backend::Llvm => llvm::object_spec(module),
+        #[cfg(not(feature = "llvm"))]
+        Backend::Llvm => Err(llvm_unavailable()),
+    }
+}
+
+/// The textual LLVM IR of `module` after optimization (`--emit-llvm`, `--dump llvm`).
+pub fn emit_llvm_ir(module: &Module) -> Result<String, CodegenError> {
+    #[cfg(feature = "llvm")]
+    return llvm::emit_llvm_ir(module);
+    #[cfg(not(feature = "llvm"))]
+    {
+        let _ = module;
+        Err(llvm_unavailable())
+    }
+}
+
+#[cfg(not(feature = "llvm"))]
+fn llvm_unavailable() -> CodegenError {
+    CodegenError::User(
+        "the LLVM backend is not available in this build; rebuild with `cargo build --features llvm`".into(),
+    )
+}
+
+/// Each program's name and its number of 8-byte instruction slots (`ld_imm64` counts
+/// twice) under `backend`.
+pub fn instruction_counts(
+    module: &Module,
+    backend: Backend,
+) -> Result<Vec<(String, usize)>, CodegenError> {
+    let spec = object_spec(module, backend)?;
+    Ok(spec
+        .programs
+        .into_iter()
+        .map(|p| (p.name, p.code.len() / 8))
+        .collect())
 }
 
 /// A readable disassembly of every program (`--dump asm`).

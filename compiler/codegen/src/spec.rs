@@ -36,3 +36,30 @@ pub struct MapSpec {
     pub max_entries: u32,
     pub flags: u32,
 }
+
+impl ObjectSpec {
+    /// The object holding `programs` and `module`'s maps and metadata.
+    pub fn for_module(module: &ebpfc_compiler::ir::Module, programs: Vec<ProgramSpec>) -> Self {
+        ObjectSpec {
+            programs,
+            maps: maps_of(module),
+            metadata: module.meta.to_bytes(),
+        }
+    }
+}
+
+/// The map definitions of `module`, in declaration order.
+pub fn maps_of(module: &ebpfc_compiler::ir::Module) -> Vec<MapSpec> {
+    module
+        .maps
+        .iter()
+        .map(|m| MapSpec {
+            name: m.name.clone(),
+            map_type: m.map_type,
+            key_size: m.key_size,
+            value_size: m.value_size,
+            max_entries: m.max_entries,
+            flags: 0,
+        })
+        .collect()
+}

@@ -6,7 +6,7 @@ pub mod insn;
 pub mod regalloc;
 pub mod select;
 
-use crate::spec::{MapSpec, ObjectSpec, ProgramSpec};
+use crate::spec::{ObjectSpec, ProgramSpec};
 use crate::CodegenError;
 use ebpfc_compiler::ir::{BlockId, Function, Module};
 use insn::Insn;
@@ -78,21 +78,5 @@ pub fn object_spec(module: &Module, programs: Vec<Program>) -> ObjectSpec {
             map_relocs: p.map_relocs,
         })
         .collect();
-    let maps = module
-        .maps
-        .iter()
-        .map(|m| MapSpec {
-            name: m.name.clone(),
-            map_type: m.map_type,
-            key_size: m.key_size,
-            value_size: m.value_size,
-            max_entries: m.max_entries,
-            flags: 0,
-        })
-        .collect();
-    ObjectSpec {
-        programs,
-        maps,
-        metadata: module.meta.to_bytes(),
-    }
+    ObjectSpec::for_module(module, programs)
 }

@@ -1,0 +1,180 @@
+//! IR to LLVM IR: one global per map in `.maps`, one function `i64 name(ptr ctx)` per
+//! IR function, placed in the function's section.
+//!
+//! Every vreg is an `i64` alloca and every slot an 8-byte-aligned `[N x i8]` alloca, all
+//! in an `entry` block that jumps to IR block 0; the optimizer promotes the vregs to SSA.
+//! Each IR block becomes one LLVM block of the same index.
+
+use super::inst::Lowering;
+use crate::bytecode::select::STACK_LIMIT;
+use crate::CodegenError;
+use ebpfc_compiler::ir::{self, Cmp, Term};
+use inkwell::basic_block::BasicBlock;
+use inkwell::context::Context;
+use inkwell::module::{Linkage, Module};
+use inkwell::targets::TargetMachine;
+use inkwell::values::{GlobalValue, PointerValue};
+use inkwell::AddressSpace;
+use inkwell::IntPredicate;
+
+/// Bytes reserved for each map's global (libbpf's map definition has at most 8 pointers).
+const MAP_GLOBAL_SIZE: u32 = 64;
+
+/// The LLVM module of `ir`, for `machine`'s triple and data layout.
+pub fn module<'ctx>(
+    cx: &'ctx Context,
+    ir: &ir::Module,
+    machine: &TargetMachine,
+) -> Result<Module<'ctx>, CodegenError> {
+    let module = cx.create_module("ebpfc");
+    module.set_triple(&machine.get_triple());
+    module.set_data_layout(&machine.get_target_data().get_data_layout());
+    let maps: Vec<_> = ir
+        .maps
+        .iter()
+        .map(|m| map_global(cx, &module, &m.name))
+        .collect();
+    for f in &ir.functions {
+        function(cx, &module, &maps, f)?;
+    }
+    Ok(module)
+}
+
+/// A zero-filled global in `.maps` whose address the helpers receive for map `name`.
+fn map_global<'ctx>(cx: &'ctx Context, module: &Module<'ctx>, name: &str) -> GlobalValue<'ctx> {
+    let ty = cx.i8_type().array_type(MAP_GLOBAL_SIZE);
+    let global = module.add_global(ty, None, name);
+    global.set_initializer(&ty.const_zero());
+    global.set_section(Some(crate::elf::MAPS_SECTION));
+    global.set_alignment(8);
+    global.set_linkage(Linkage::External);
+    global
+}
+
+fn function<'ctx>(
+    cx: &'ctx Context,
+    module: &Module<'ctx>,
+    maps: &[GlobalValue<'ctx>],
+    f: &ir::Function,
+) -> Result<(), CodegenError> {
+    check_stack(f)?;
+    let ptr = cx.ptr_type(AddressSpace::default());
+    let func = module.add_function(&f.name, cx.i64_type().fn_type(&[ptr.into()], false), None);
+    func.set_section(Some(&f.section));
+    let entry = cx.append_basic_block(func, "entry");
+    let blocks: Vec<BasicBlock<'ctx>> = (0..f.blocks.len())
+        .map(|i| cx.append_basic_block(func, &format!("b{i}")))
+        .collect();
+    let builder = cx.create_builder();
+    builder.position_at_end(entry);
+    let vregs = (0..f.vregs)
+        .map(|i| builder.build_alloca(cx.i64_type(), &format!("v{i}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let slots = slots(cx, &builder, f)?;
+    let first = blocks
+        .first()
+        .ok_or_else(|| CodegenError::Bug(format!("function `{}` has no blocks", f.name)))?;
+    builder.build_unconditional_branch(*first)?;
+    let ctx = func
+        .get_first_param()
+        .ok_or_else(|| CodegenError::Bug("program without a context parameter".into()))?
+        .into_pointer_value();
+    let l = Lowering {
+        cx,
+        builder,
+        maps,
+        vregs,
+        slots,
+        ctx,
+    };
+    for (block, llvm_block) in f.blocks.iter().zip(&blocks) {
+        l.builder.position_at_end(*llvm_block);
+        for inst in &block.insts {
+            l.inst(inst)?;
+        }
+        term(&l, &block.term, &blocks)?;
+    }
+    Ok(())
+}
+
+/// The direct backend's stack check: the slots alone must fit in the BPF stack.
+fn check_stack(f: &ir::Function) -> Result<(), CodegenError> {
+    let used: i64 = f.slots.iter().map(|s| i64::from(s.size)).sum();
+    if used > i64::from(STACK_LIMIT) {
+        return Err(CodegenError::User(format!(
+            "probe '{}' needs {used} bytes of stack but eBPF allows {STACK_LIMIT}; use fewer or shorter strings, tuples or printf arguments in one probe",
+            f.name
+        )));
+    }
+    Ok(())
+}
+
+fn slots<'ctx>(
+    cx: &'ctx Context,
+    builder: &inkwell::builder::Builder<'ctx>,
+    f: &ir::Function,
+) -> Result<Vec<PointerValue<'ctx>>, CodegenError> {
+    f.slots
+        .iter()
+        .enumerate()
+        .map(|(i, slot)| {
+            let alloca =
+                builder.build_alloca(cx.i8_type().array_type(slot.size), &format!("slot{i}"))?;
+            if let Some(inst) = alloca.as_instruction() {
+                inst.set_alignment(8)
+                    .map_err(|e| CodegenError::Bug(format!("slot alignment: {e}")))?;
+            }
+            Ok(alloca)
+        })
+        .collect()
+}
+
+fn term<'ctx>(
+    l: &Lowering<'_, 'ctx>,
+    term: &Term,
+    blocks: &[BasicBlock<'ctx>],
+) -> Result<(), CodegenError> {
+    let block = |b: ir::BlockId| {
+        blocks
+            .get(b.0 as usize)
+            .copied()
+            .ok_or_else(|| CodegenError::Bug(format!("jump to missing block {}", b.0)))
+    };
+    match term {
+        Term::Jump(b) => {
+            l.builder.build_unconditional_branch(block(*b)?)?;
+        }
+        Term::Branch {
+            cond,
+            lhs,
+            rhs,
+            then,
+            otherwise,
+        } => {
+            let c = l.compare(*cond, *lhs, *rhs)?;
+            l.builder
+                .build_conditional_branch(c, block(*then)?, block(*otherwise)?)?;
+        }
+        Term::Return(v) => {
+            let v = l.operand(*v)?;
+            l.builder.build_return(Some(&v))?;
+        }
+    }
+    Ok(())
+}
+
+/// The LLVM predicate of an IR comparison.
+pub fn predicate(cond: Cmp) -> IntPredicate {
+    match cond {
+        Cmp::Eq => IntPredicate::EQ,
+        Cmp::Ne => IntPredicate::NE,
+        Cmp::ULt => IntPredicate::ULT,
+        Cmp::ULe => IntPredicate::ULE,
+        Cmp::UGt => IntPredicate::UGT,
+        Cmp::UGe => IntPredicate::UGE,
+        Cmp::SLt => IntPredicate::SLT,
+        Cmp::SLe => IntPredicate::SLE,
+        Cmp::SGt => IntPredicate::SGT,
+        Cmp::SGe => IntPredicate::SGE,
+    }
+}

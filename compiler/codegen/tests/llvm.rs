@@ -1,0 +1,192 @@
+//! The LLVM backend against the direct one, on every snapshot case program and a few
+//! arithmetic edge cases: both produce objects with the same maps, programs and sections,
+//! and the kernel's verifier accepts every LLVM-compiled program (when root; skipped
+//! loudly otherwise, failing instead when `EBPFC_REQUIRE_KERNEL=1`).
+
+#![cfg(feature = "llvm")]
+
+use aya_obj::Object;
+use ebpfc_codegen::Backend;
+use ebpfc_compiler::ir::Module;
+use ebpfc_compiler::tracefs::TraceFs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Programs beyond the snapshot cases: BPF's division, modulo and shift semantics.
+const EXTRA: &[&str] = &[
+    r#"BEGIN { $x = -7; printf("%d %d %d %d %u\n", $x / 2, $x % 3, $x >> 1, $x & 0xff, (uint8)$x); exit(); }"#,
+    r#"BEGIN { $z = 0; $x = 9; printf("%d %d %d %d\n", $x / $z, $x % $z, $x << 65, $x >> $x); exit(); }"#,
+    r#"BEGIN { @c = count(); @s = sum(5); @mn = min(3); @mx = max(9); @a = avg(3); @st = stats(2); exit(); }"#,
+];
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn compile(source: &str) -> Module {
+    let program = ebpfc_parser::parse(source).expect("parses");
+    let fixtures = TraceFs::at(workspace().join("snapshot-tests/fixtures/tracefs"));
+    ebpfc_compiler::compile(&program, &fixtures)
+        .unwrap_or_else(|e| panic!("compiles: {e:?}\n{source}"))
+}
+
+/// Every program the tests compile: the snapshot cases of the `ir` and `asm` stages,
+/// then [`EXTRA`].
+fn corpus() -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for stage in ["ir", "asm"] {
+        let dir = workspace().join("snapshot-tests/cases").join(stage);
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .expect("case directory")
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "bt"))
+            .collect();
+        paths.sort();
+        for p in paths {
+            let name = format!("{stage}/{}", p.file_name().unwrap().to_string_lossy());
+            out.push((name, std::fs::read_to_string(&p).unwrap()));
+        }
+    }
+    let extra = EXTRA.iter().enumerate();
+    out.extend(extra.map(|(i, s)| (format!("extra/{i}"), s.to_string())));
+    out
+}
+
+/// Sorted (program name, section) pairs and map names of a parsed object.
+fn structure(object: &Object) -> (Vec<(String, String)>, Vec<String>) {
+    let mut programs: Vec<(String, String)> = object
+        .programs
+        .iter()
+        .map(|(name, p)| (name.clone(), format!("{:?}", p.section)))
+        .collect();
+    programs.sort();
+    let mut maps: Vec<String> = object.maps.keys().cloned().collect();
+    maps.sort();
+    (programs, maps)
+}
+
+#[test]
+fn both_backends_write_the_same_objects() {
+    for (name, source) in corpus() {
+        let module = compile(&source);
+        let direct = ebpfc_codegen::emit(&module, Backend::Bytecode).unwrap();
+        let llvm = ebpfc_codegen::emit(&module, Backend::Llvm)
+            .unwrap_or_else(|e| panic!("{name}: LLVM backend: {e}"));
+        let direct = Object::parse(&direct).expect("direct object parses");
+        let llvm = Object::parse(&llvm).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(structure(&direct), structure(&llvm), "{name}");
+        assert!(!llvm.programs.is_empty(), "{name}");
+    }
+}
+
+#[test]
+fn llvm_ir_defines_every_program() {
+    for (name, source) in corpus() {
+        let module = compile(&source);
+        let ir = ebpfc_codegen::emit_llvm_ir(&module).unwrap();
+        for f in &module.functions {
+            let define = format!("@{}(ptr", f.name);
+            assert!(
+                ir.contains("define ") && ir.contains(&define),
+                "{name}:\n{ir}"
+            );
+            assert!(ir.contains(&format!("section \"{}\"", f.section)), "{name}");
+        }
+    }
+}
+
+#[test]
+fn llvm_objects_hold_only_code_and_map_references() {
+    for (name, source) in corpus() {
+        let module = compile(&source);
+        let spec = ebpfc_codegen::object_spec(&module, Backend::Llvm).unwrap();
+        for p in &spec.programs {
+            assert_eq!(p.code.len() % 8, 0, "{name}");
+            for (at, map) in &p.map_relocs {
+                assert_eq!(p.code[at * 8], 0x18, "{name}: relocation not on ld_imm64");
+                assert!(spec.maps.iter().any(|m| &m.name == map), "{name}: {map}");
+            }
+        }
+    }
+}
+
+#[test]
+fn instruction_counts_cover_every_program() {
+    let module = compile(EXTRA[2]);
+    for backend in [Backend::Bytecode, Backend::Llvm] {
+        let counts = ebpfc_codegen::instruction_counts(&module, backend).unwrap();
+        let names: Vec<&str> = counts.iter().map(|(n, _)| n.as_str()).collect();
+        let want: Vec<&str> = module.functions.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, want);
+        assert!(counts.iter().all(|(_, n)| *n > 0));
+    }
+}
+
+#[test]
+fn oversized_stack_is_a_user_error() {
+    let mut module = compile(EXTRA[0]);
+    module.functions[0]
+        .slots
+        .push(ebpfc_compiler::ir::Slot { size: 1024 });
+    let err = ebpfc_codegen::emit(&module, Backend::Llvm).unwrap_err();
+    assert!(matches!(err, ebpfc_codegen::CodegenError::User(_)), "{err}");
+}
+
+/// Whether kernel tests can run; announces a skip, or panics under `EBPFC_REQUIRE_KERNEL=1`.
+fn kernel_available(test: &str) -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let root = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|ids| ids.split_whitespace().nth(1))
+        == Some("0");
+    if root {
+        return true;
+    }
+    if std::env::var("EBPFC_REQUIRE_KERNEL").as_deref() == Ok("1") {
+        panic!("{test}: not running as root, and EBPFC_REQUIRE_KERNEL=1");
+    }
+    let banner = format!("\n*** SKIPPED {test}: not running as root ***\n");
+    let _ = std::io::stderr().write_all(banner.as_bytes());
+    false
+}
+
+/// Loads every program of `object` into the kernel; fentry/fexit programs are skipped
+/// (the kernel refuses them under lockdown).
+fn load_all(name: &str, object: &[u8]) -> Result<usize, String> {
+    use aya::programs::Program;
+    let mut ebpf = aya::Ebpf::load(object).map_err(|e| format!("{name}: {e}"))?;
+    let mut loaded = 0;
+    for (program, p) in ebpf.programs_mut() {
+        let result = match p {
+            Program::RawTracePoint(p) => p.load(),
+            Program::TracePoint(p) => p.load(),
+            Program::PerfEvent(p) => p.load(),
+            Program::KProbe(p) => p.load(),
+            Program::UProbe(p) => p.load(),
+            _ => continue,
+        };
+        result.map_err(|e| format!("{name}/{program}: {e:?}"))?;
+        loaded += 1;
+    }
+    Ok(loaded)
+}
+
+#[test]
+fn kernel_verifier_accepts_llvm_programs() {
+    if !kernel_available("kernel_verifier_accepts_llvm_programs") {
+        return;
+    }
+    let (mut failures, mut loaded) = (Vec::new(), 0);
+    for (name, source) in corpus() {
+        let module = compile(&source);
+        let object = ebpfc_codegen::emit(&module, Backend::Llvm).unwrap();
+        match load_all(&name, &object) {
+            Ok(n) => loaded += n,
+            Err(e) => failures.push(e),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    assert!(loaded > 0);
+    eprintln!("the verifier accepted {loaded} LLVM-compiled programs");
+}
