@@ -47,6 +47,9 @@ pub struct Args {
     /// Write output to FILE instead of stdout.
     #[arg(short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Trace process PID: uprobes fire only in it, and the program ends when it exits.
+    #[arg(short = 'p', value_name = "PID")]
+    pub pid: Option<u32>,
     /// Code generator.
     #[arg(long, value_enum, default_value = "bytecode")]
     pub backend: BackendArg,
@@ -193,6 +196,7 @@ fn execute(args: &Args, object: &[u8], child: Option<&mut PausedChild>) -> Resul
         },
         quiet: args.quiet,
         dry_run: args.dry_run,
+        pid: args.pid,
     };
     let mut out: Box<dyn std::io::Write> =
         match &args.output {

@@ -4,6 +4,8 @@
 //! dropping the list (or [`detach_all`]) detaches everything, including the links made
 //! before a later probe failed; errors name the probe and say why in words.
 
+use std::num::NonZeroU32;
+
 use aya::programs::fentry::FEntryLink;
 use aya::programs::fexit::FExitLink;
 use aya::programs::kprobe::KProbeLink;
@@ -64,17 +66,28 @@ pub(crate) fn is_attachable(probe: &Probe) -> bool {
     !matches!(probe.attach, Attach::Begin | Attach::End)
 }
 
-/// Attaches every attachable probe of `meta`, in metadata order.
+/// Attaches every attachable probe of `meta`, in metadata order; with `pid`, uprobes
+/// fire only in that process.
 pub(crate) fn attach_all(
     ebpf: &mut Ebpf,
     meta: &Metadata,
+    pid: Option<u32>,
 ) -> Result<Vec<AttachedLink>, RuntimeError> {
     let mut links = Vec::new();
+    let scope = uprobe_scope(pid);
     for probe in meta.probes.iter().filter(|p| is_attachable(p)) {
         let program = program_mut(ebpf, probe)?;
-        attach_one(program, probe, &mut links).map_err(|e| attach_error(probe, e))?;
+        attach_one(program, probe, scope, &mut links).map_err(|e| attach_error(probe, e))?;
     }
     Ok(links)
+}
+
+/// The processes uprobes fire for: one with `-p` (pid 0 meaning all), else all.
+fn uprobe_scope(pid: Option<u32>) -> UProbeScope {
+    match pid.and_then(NonZeroU32::new) {
+        Some(pid) => UProbeScope::OneProcess(pid),
+        None => UProbeScope::AllProcesses,
+    }
 }
 
 /// Why attaching one probe failed: a wrong program type, or aya's error.
@@ -98,6 +111,7 @@ impl From<RuntimeError> for Failure {
 fn attach_one(
     program: &mut Program,
     probe: &Probe,
+    scope: UProbeScope,
     links: &mut Vec<AttachedLink>,
 ) -> Result<(), Failure> {
     let link = match &probe.attach {
@@ -140,7 +154,7 @@ fn attach_one(
             let p = typed::<UProbe>(program, probe, "uprobe")?;
             check_probe_kind(probe, p.kind(), *ret, "uprobe")?;
             let location = uprobe_location(symbol.as_deref(), *offset);
-            let id = p.attach(location, path, UProbeScope::AllProcesses)?;
+            let id = p.attach(location, path, scope)?;
             AttachedLink::Uprobe(p.take_link(id)?)
         }
         Attach::Fentry { ret: false, .. } => {
@@ -385,6 +399,16 @@ mod tests {
         assert!(err.to_string().contains("`uretprobe` section"), "{err}");
         assert!(check_probe_kind(&probe, ProbeKind::Return, true, "uprobe").is_ok());
         assert!(check_probe_kind(&probe, ProbeKind::Entry, false, "kprobe").is_ok());
+    }
+
+    #[test]
+    fn uprobes_are_scoped_to_the_pid() {
+        assert!(matches!(
+            uprobe_scope(Some(42)),
+            UProbeScope::OneProcess(p) if p.get() == 42
+        ));
+        assert!(matches!(uprobe_scope(None), UProbeScope::AllProcesses));
+        assert!(matches!(uprobe_scope(Some(0)), UProbeScope::AllProcesses));
     }
 
     #[test]

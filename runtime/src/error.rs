@@ -25,6 +25,12 @@ pub enum RuntimeError {
          run ebpfc as root (or grant CAP_BPF and CAP_PERFMON)"
     )]
     MissingPrivilege { missing: String },
+    /// The process given with `-p` does not exist.
+    #[error("no process with pid {pid} exists (-p {pid})")]
+    NoProcess { pid: u32 },
+    /// The process given with `-p` cannot be watched.
+    #[error("cannot watch process {pid} (-p {pid}): {reason}")]
+    Process { pid: u32, reason: String },
     /// tracefs is not mounted and mounting it failed.
     #[error("tracefs is not available and cannot be mounted at {path}: {reason}")]
     Tracefs { path: String, reason: String },

@@ -1,47 +1,72 @@
-//! The event stream: decoding ring-buffer records (exit, printf) and printing them.
+//! The event stream: decoding ring-buffer records (exit, printf, print, clear, zero,
+//! time) and acting on them.
 //!
 //! Invariants: records are handled in ring order; once an exit record has been seen the
-//! stream is *stopped* and further records are consumed without being printed (as
-//! bpftrace ignores events after `exit()`), until [`Events::resume`] is called for END.
-//! The first exit code seen is the one reported.
+//! stream is *stopped* and further records are consumed without effect (as bpftrace
+//! ignores events after `exit()`), until [`Events::resume`] is called for END. The first
+//! exit code seen is the one reported. A record naming a map, format or string the
+//! metadata does not have is ignored.
 
-use std::io::Write;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use aya::maps::{MapData, RingBuf};
 use aya::Ebpf;
-use ebpfc_stdlib::meta::{Metadata, EVENT_EXIT, EVENT_PRINTF};
+use ebpfc_stdlib::meta::{
+    Metadata, EVENT_CLEAR, EVENT_EXIT, EVENT_PRINT, EVENT_PRINTF, EVENT_TIME, EVENT_ZERO,
+};
 
 use crate::error::{describe, io_words, RuntimeError};
-use crate::output::{render_printf, OutputFormat};
-use crate::sys;
+use crate::output::{render_map, render_printf, render_time};
+use crate::sink::Sink;
+use crate::{maps, sys};
 
-/// One decoded ring-buffer record.
+/// One decoded ring-buffer record; indices are checked against the metadata.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Record {
     /// `exit(code)`.
     Exit(i64),
     /// A printf event using format `index` of the metadata.
     Printf(usize),
-    /// A record too short to carry an id, or with an id this runtime does not know.
+    /// `print(@m, top, div)` of map `map`.
+    Print { map: usize, top: u64, div: u64 },
+    /// `clear(@m)`.
+    Clear(usize),
+    /// `zero(@m)`.
+    Zero(usize),
+    /// `time(fmt)` with the format string at this index of `Metadata::strings`.
+    Time(usize),
+    /// A record too short for its id, with an id this runtime does not know, or with an
+    /// index out of range.
     Unknown,
 }
 
-/// Decodes the event id (and exit code) at the start of `record`.
-pub(crate) fn classify(record: &[u8], formats: usize) -> Record {
-    let Some(id) = read_u64(record, 0) else {
-        return Record::Unknown;
+/// Decodes the event id and fields of `record`.
+pub(crate) fn classify(record: &[u8], meta: &Metadata) -> Record {
+    let field = |i: usize| read_u64(record, 8 * i);
+    let index = |i: usize, len: usize| {
+        field(i)
+            .and_then(|v| usize::try_from(v).ok())
+            .filter(|&v| v < len)
     };
-    if id == EVENT_EXIT {
-        return read_u64(record, 8).map_or(Record::Unknown, |code| Record::Exit(code as i64));
-    }
-    match id
-        .checked_sub(EVENT_PRINTF)
-        .and_then(|i| usize::try_from(i).ok())
-    {
-        Some(index) if index < formats => Record::Printf(index),
-        _ => Record::Unknown,
-    }
+    let maps = meta.maps.len();
+    let decoded = match field(0) {
+        Some(EVENT_EXIT) => field(1).map(|code| Record::Exit(code as i64)),
+        Some(EVENT_PRINT) => index(1, maps).and_then(|map| {
+            let (top, div) = (field(2)?, field(3)?);
+            Some(Record::Print { map, top, div })
+        }),
+        Some(EVENT_CLEAR) => index(1, maps).map(Record::Clear),
+        Some(EVENT_ZERO) => index(1, maps).map(Record::Zero),
+        Some(EVENT_TIME) => index(1, meta.strings.len()).map(Record::Time),
+        Some(id) => id
+            .checked_sub(EVENT_PRINTF)
+            .and_then(|i| usize::try_from(i).ok())
+            .filter(|&i| i < meta.formats.len())
+            .map(Record::Printf),
+        None => None,
+    };
+    decoded.unwrap_or(Record::Unknown)
 }
 
 fn read_u64(bytes: &[u8], offset: usize) -> Option<u64> {
@@ -80,17 +105,17 @@ impl Events {
         self.exit_code
     }
 
-    /// Lets records be printed again (after END has been run).
+    /// Lets records take effect again (after END has been run).
     pub fn resume(&mut self) {
         self.stopped = false;
     }
 
-    /// Handles every record available now.
+    /// Handles every record available now; `ebpf` holds the maps records act on.
     pub fn drain(
         &mut self,
+        ebpf: &Ebpf,
         meta: &Metadata,
-        format: OutputFormat,
-        out: &mut dyn Write,
+        sink: &mut Sink<'_>,
     ) -> Result<(), RuntimeError> {
         let Some((_, ring)) = &mut self.ring else {
             return Ok(());
@@ -99,25 +124,27 @@ impl Events {
             if self.stopped {
                 continue;
             }
-            match classify(&item, meta.formats.len()) {
+            match classify(&item, meta) {
                 Record::Exit(code) => {
                     self.stopped = true;
                     self.exit_code.get_or_insert(code);
                 }
-                Record::Printf(index) => {
-                    out.write_all(render_printf(format, &meta.formats[index], &item).as_bytes())?;
-                    out.flush()?;
-                }
-                Record::Unknown => {}
+                record => act(record, &item, ebpf, meta, sink)?,
             }
         }
         Ok(())
     }
 
-    /// Waits until records may be available, a signal arrives or `timeout_ms` passes.
-    pub fn wait(&self, timeout_ms: i32) -> Result<(), RuntimeError> {
-        let fd = self.ring.as_ref().map(|(_, ring)| ring.as_fd());
-        sys::wait_readable(fd, timeout_ms).map_err(|e| RuntimeError::Events {
+    /// The ring buffer's fd, to wait on.
+    pub fn fd(&self) -> Option<BorrowedFd<'_>> {
+        self.ring.as_ref().map(|(_, ring)| ring.as_fd())
+    }
+
+    /// Waits until records may be available (or `extra` is readable), a signal arrives
+    /// or `timeout_ms` passes.
+    pub fn wait(&self, extra: Option<BorrowedFd<'_>>, timeout_ms: i32) -> Result<(), RuntimeError> {
+        let fds: Vec<BorrowedFd<'_>> = self.fd().into_iter().chain(extra).collect();
+        sys::wait_readable(&fds, timeout_ms).map_err(|e| RuntimeError::Events {
             map: self
                 .ring
                 .as_ref()
@@ -125,6 +152,40 @@ impl Events {
             reason: io_words(&e),
         })
     }
+}
+
+/// Carries out one record other than exit.
+fn act(
+    record: Record,
+    bytes: &[u8],
+    ebpf: &Ebpf,
+    meta: &Metadata,
+    sink: &mut Sink<'_>,
+) -> Result<(), RuntimeError> {
+    let format = sink.format();
+    match record {
+        Record::Printf(index) => sink.event(&render_printf(format, &meta.formats[index], bytes))?,
+        Record::Print { map, top, div } => {
+            let dump = maps::dump(ebpf, &meta.maps[map])?;
+            sink.event(&render_map(format, &dump, top, div))?;
+        }
+        Record::Clear(map) => maps::clear(ebpf, &meta.maps[map])?,
+        Record::Zero(map) => maps::zero(ebpf, &meta.maps[map])?,
+        Record::Time(index) => {
+            sink.event(&render_time(format, &local_time(&meta.strings[index])))?
+        }
+        Record::Exit(_) | Record::Unknown => {}
+    }
+    Ok(())
+}
+
+/// The current local time formatted with the strftime `format` (empty if the clock
+/// cannot be read).
+fn local_time(format: &str) -> Vec<u8> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    sys::Calendar::local(now).map_or_else(|_| Vec::new(), |tm| tm.format(format))
 }
 
 fn take_ring(ebpf: &mut Ebpf, name: &str) -> Result<RingBuf<MapData>, RuntimeError> {
@@ -140,17 +201,48 @@ fn take_ring(ebpf: &mut Ebpf, name: &str) -> Result<RingBuf<MapData>, RuntimeErr
 
 #[cfg(test)]
 mod tests {
+    use ebpfc_stdlib::meta::{Format, MapInfo, MapKind, Ty};
+
     use super::*;
 
     fn record(words: &[u64]) -> Vec<u8> {
         words.iter().flat_map(|w| w.to_le_bytes()).collect()
     }
 
+    /// Metadata with `n` maps, formats and strings.
+    fn meta(n: usize) -> Metadata {
+        let map = MapInfo {
+            name: "@m".into(),
+            elf_name: "m".into(),
+            kind: MapKind::Count,
+            key: None,
+            key_size: 0,
+            value: Ty::Int {
+                size: 8,
+                signed: true,
+            },
+            per_cpu: true,
+        };
+        let format = Format {
+            template: "x".into(),
+            args: vec![],
+        };
+        Metadata {
+            maps: vec![map; n],
+            formats: vec![format; n],
+            strings: vec!["%H".into(); n],
+            ..Default::default()
+        }
+    }
+
     #[test]
     fn exit_records_carry_a_signed_code() {
-        assert_eq!(classify(&record(&[EVENT_EXIT, 3]), 0), Record::Exit(3));
         assert_eq!(
-            classify(&record(&[EVENT_EXIT, u64::MAX]), 0),
+            classify(&record(&[EVENT_EXIT, 3]), &meta(0)),
+            Record::Exit(3)
+        );
+        assert_eq!(
+            classify(&record(&[EVENT_EXIT, u64::MAX]), &meta(0)),
             Record::Exit(-1)
         );
     }
@@ -158,16 +250,48 @@ mod tests {
     #[test]
     fn printf_records_index_the_formats() {
         assert_eq!(
-            classify(&record(&[EVENT_PRINTF + 1, 7]), 2),
+            classify(&record(&[EVENT_PRINTF + 1, 7]), &meta(2)),
             Record::Printf(1)
         );
-        assert_eq!(classify(&record(&[EVENT_PRINTF + 2]), 2), Record::Unknown);
+        assert_eq!(
+            classify(&record(&[EVENT_PRINTF + 2]), &meta(2)),
+            Record::Unknown
+        );
+    }
+
+    #[test]
+    fn map_records_index_the_maps() {
+        let m = meta(2);
+        assert_eq!(
+            classify(&record(&[EVENT_PRINT, 1, 5, 2]), &m),
+            Record::Print {
+                map: 1,
+                top: 5,
+                div: 2
+            }
+        );
+        assert_eq!(classify(&record(&[EVENT_CLEAR, 0]), &m), Record::Clear(0));
+        assert_eq!(classify(&record(&[EVENT_ZERO, 1]), &m), Record::Zero(1));
+        assert_eq!(classify(&record(&[EVENT_ZERO, 2]), &m), Record::Unknown);
+        assert_eq!(classify(&record(&[EVENT_PRINT, 1, 5]), &m), Record::Unknown);
+    }
+
+    #[test]
+    fn time_records_index_the_strings() {
+        assert_eq!(
+            classify(&record(&[EVENT_TIME, 1]), &meta(2)),
+            Record::Time(1)
+        );
+        assert_eq!(
+            classify(&record(&[EVENT_TIME, 2]), &meta(2)),
+            Record::Unknown
+        );
     }
 
     #[test]
     fn short_or_unknown_records_are_ignored() {
-        assert_eq!(classify(&[1, 2, 3], 1), Record::Unknown);
-        assert_eq!(classify(&record(&[EVENT_EXIT]), 1), Record::Unknown);
-        assert_eq!(classify(&record(&[7]), 1), Record::Unknown);
+        assert_eq!(classify(&[1, 2, 3], &meta(1)), Record::Unknown);
+        assert_eq!(classify(&record(&[EVENT_EXIT]), &meta(1)), Record::Unknown);
+        assert_eq!(classify(&record(&[7]), &meta(1)), Record::Unknown);
     }
 }

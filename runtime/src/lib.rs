@@ -16,6 +16,7 @@ pub mod output;
 mod programs;
 mod session;
 mod setup;
+mod sink;
 mod sys;
 
 use std::io::Write;
@@ -33,6 +34,9 @@ pub struct RunOptions {
     pub quiet: bool,
     /// Load and attach every probe, then stop without running BEGIN/END or printing maps.
     pub dry_run: bool,
+    /// `-p PID`: uprobes fire only in this process, and the run ends when it exits. It
+    /// must exist when the run starts.
+    pub pid: Option<u32>,
 }
 
 /// Fails with [`RuntimeError::MissingPrivilege`] unless this process may load and attach
@@ -47,9 +51,11 @@ pub fn mount_tracefs() -> Result<(), RuntimeError> {
     setup::ensure_tracefs(std::path::Path::new(setup::TRACEFS))
 }
 
-/// Runs the ebpfc object `elf` until `exit()`, SIGINT or SIGTERM, writing everything
-/// bpftrace writes to stdout to `out`: the `Attaching N probes...` line (unless quiet),
-/// the events and the final map dump.
+/// Runs the ebpfc object `elf` until `exit()`, SIGINT, SIGTERM or the exit of the `-p`
+/// process, writing everything bpftrace writes to stdout to `out`: the `attached_probes`
+/// line in JSON (unless quiet), the events and the final map dump. `out` is buffered:
+/// each event is flushed at once when this process's stdout is a terminal, otherwise
+/// output is flushed whenever the run waits for events, and at the end.
 /// Returns the process exit code: the `exit(code)` value, else 0.
 pub fn run(elf: &[u8], opts: &RunOptions, out: &mut dyn Write) -> Result<i32, RuntimeError> {
     session::run(elf, opts, None, out)

@@ -1,4 +1,5 @@
-//! Reading user maps byte for byte at exit into [`RawEntry`] lists for the renderer.
+//! Reading user maps byte for byte into [`RawEntry`] lists for the renderer, and the
+//! map actions events ask for: `clear`, `zero`, and reading the lost-event counter.
 //!
 //! Invariants: keys and values keep the kernel's sizes (`key_size`, `value_size`); a
 //! per-CPU value is split into one `value_size` slice per possible CPU (the kernel lays
@@ -10,11 +11,11 @@ use std::os::fd::{AsFd, BorrowedFd};
 
 use aya::maps::{Map, MapData};
 use aya::Ebpf;
-use ebpfc_stdlib::meta::MapInfo;
+use ebpfc_stdlib::meta::{MapInfo, MapKind};
 
 use crate::error::{io_words, RuntimeError};
 use crate::output::{MapDump, RawEntry};
-use crate::sys::{per_cpu_stride, MapReader};
+use crate::sys::{per_cpu_stride, RawMap};
 
 /// Reads every map of `infos` from the loaded object.
 pub(crate) fn dump_all<'a>(
@@ -24,17 +25,74 @@ pub(crate) fn dump_all<'a>(
     infos.iter().map(|info| dump(ebpf, info)).collect()
 }
 
-fn dump<'a>(ebpf: &Ebpf, info: &'a MapInfo) -> Result<MapDump<'a>, RuntimeError> {
+/// Reads the current contents of one user map.
+pub(crate) fn dump<'a>(ebpf: &Ebpf, info: &'a MapInfo) -> Result<MapDump<'a>, RuntimeError> {
+    let fd = user_map_fd(ebpf, &info.name, &info.elf_name)?;
+    let entries = read_entries(fd).map_err(|e| map_error(&info.name, &e))?;
+    Ok(MapDump { info, entries })
+}
+
+/// Deletes every entry of a user map (`clear(@m)`).
+pub(crate) fn clear(ebpf: &Ebpf, info: &MapInfo) -> Result<(), RuntimeError> {
+    let fd = user_map_fd(ebpf, &info.name, &info.elf_name)?;
+    clear_entries(fd).map_err(|e| map_error(&info.name, &e))
+}
+
+/// Sets every value of a user map to zero, on every CPU (`zero(@m)`). Min and max
+/// values keep their "is set" flag, so they print as 0 as bpftrace's do.
+pub(crate) fn zero(ebpf: &Ebpf, info: &MapInfo) -> Result<(), RuntimeError> {
+    let fd = user_map_fd(ebpf, &info.name, &info.elf_name)?;
+    let zeroed = if matches!(info.kind, MapKind::Min | MapKind::Max) {
+        8
+    } else {
+        usize::MAX
+    };
+    zero_entries(fd, zeroed).map_err(|e| map_error(&info.name, &e))
+}
+
+/// The number of events dropped so far: the sum over CPUs of the one u64 entry of the
+/// per-CPU array `elf_name`.
+pub(crate) fn lost_events(ebpf: &Ebpf, elf_name: &str) -> Result<u64, RuntimeError> {
+    let fd = user_map_fd(ebpf, elf_name, elf_name)?;
+    let entries = read_entries(fd).map_err(|e| map_error(elf_name, &e))?;
+    let total = entries
+        .iter()
+        .flat_map(|e| &e.values)
+        .map(|v| first_u64(v))
+        .fold(0u64, u64::wrapping_add);
+    Ok(total)
+}
+
+/// The little-endian u64 at the start of `bytes` (0 when it is shorter).
+fn first_u64(bytes: &[u8]) -> u64 {
+    bytes
+        .get(..8)
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, u64::from_le_bytes)
+}
+
+/// The fd of the map `elf_name`, reported as map `name` when missing.
+fn user_map_fd<'e>(
+    ebpf: &'e Ebpf,
+    name: &str,
+    elf_name: &str,
+) -> Result<BorrowedFd<'e>, RuntimeError> {
     let fail = |reason: String| RuntimeError::Map {
-        map: info.name.clone(),
+        map: name.to_string(),
         reason,
     };
     let map = ebpf
-        .map(&info.elf_name)
-        .ok_or_else(|| fail(format!("the object has no map `{}`", info.elf_name)))?;
+        .map(elf_name)
+        .ok_or_else(|| fail(format!("the object has no map `{elf_name}`")))?;
     let data = map_data(map).ok_or_else(|| fail("it is not a hash or array map".to_string()))?;
-    let entries = read_entries(data.fd().as_fd()).map_err(|e| fail(io_words(&e)))?;
-    Ok(MapDump { info, entries })
+    Ok(data.fd().as_fd())
+}
+
+fn map_error(name: &str, err: &io::Error) -> RuntimeError {
+    RuntimeError::Map {
+        map: name.to_string(),
+        reason: io_words(err),
+    }
 }
 
 /// The kernel map behind the aya map kinds user maps are made of.
@@ -50,33 +108,78 @@ fn map_data(map: &Map) -> Option<&MapData> {
     }
 }
 
-/// Every entry of the map behind `fd`, in the kernel's iteration order.
-pub(crate) fn read_entries(fd: BorrowedFd<'_>) -> io::Result<Vec<RawEntry>> {
+/// The map behind `fd`, sized for this machine's possible CPUs.
+fn open_raw(fd: BorrowedFd<'_>) -> io::Result<RawMap<'_>> {
     let cpus = aya::util::nr_cpus().map_err(|(_, e)| e)?;
-    let reader = MapReader::new(fd, cpus)?;
-    let shape = reader.shape();
-    let mut entries = Vec::new();
-    let mut key = reader.next_key(None)?;
-    let mut steps = 0usize;
+    RawMap::new(fd, cpus)
+}
+
+/// Every key of `map`, in the kernel's iteration order, at most `max_entries` of them.
+fn keys(map: &RawMap<'_>) -> io::Result<Vec<Vec<u8>>> {
+    let mut keys = Vec::new();
+    let mut key = map.next_key(None)?;
     while let Some(current) = key {
-        steps += 1;
-        if steps > shape.max_entries as usize {
+        if keys.len() >= map.shape().max_entries as usize {
             break;
         }
-        if let Some(raw) = reader.lookup(&current)? {
+        key = map.next_key(Some(&current))?;
+        keys.push(current);
+    }
+    Ok(keys)
+}
+
+/// Every entry of the map behind `fd`, in the kernel's iteration order.
+pub(crate) fn read_entries(fd: BorrowedFd<'_>) -> io::Result<Vec<RawEntry>> {
+    let map = open_raw(fd)?;
+    let shape = map.shape();
+    let mut entries = Vec::new();
+    for key in keys(&map)? {
+        if let Some(raw) = map.lookup(&key)? {
             let values = if shape.per_cpu() {
                 split_per_cpu(&raw, shape.value_size)
             } else {
                 vec![raw]
             };
-            entries.push(RawEntry {
-                key: current.clone(),
-                values,
-            });
+            entries.push(RawEntry { key, values });
         }
-        key = reader.next_key(Some(&current))?;
     }
     Ok(entries)
+}
+
+/// Deletes every entry of the map behind `fd`; array entries, which cannot be deleted,
+/// are zeroed instead.
+pub(crate) fn clear_entries(fd: BorrowedFd<'_>) -> io::Result<()> {
+    let map = open_raw(fd)?;
+    if map.shape().is_array() {
+        return zero_entries(fd, usize::MAX);
+    }
+    for key in keys(&map)? {
+        map.delete(&key)?;
+    }
+    Ok(())
+}
+
+/// Zeroes the first `len` bytes of every value (of every CPU's value in per-CPU maps)
+/// of the map behind `fd`.
+pub(crate) fn zero_entries(fd: BorrowedFd<'_>, len: usize) -> io::Result<()> {
+    let map = open_raw(fd)?;
+    let shape = map.shape();
+    let stride = if shape.per_cpu() {
+        per_cpu_stride(shape.value_size)
+    } else {
+        shape.value_size as usize
+    };
+    let len = len.min(shape.value_size as usize);
+    for key in keys(&map)? {
+        if let Some(mut raw) = map.lookup(&key)? {
+            for value in raw.chunks_mut(stride.max(1)) {
+                let end = len.min(value.len());
+                value[..end].fill(0);
+            }
+            map.update(&key, &raw)?;
+        }
+    }
+    Ok(())
 }
 
 /// Splits a per-CPU lookup buffer into one `value_size` slice per CPU.
@@ -99,6 +202,7 @@ mod tests {
 
     const BPF_MAP_TYPE_HASH: u32 = 1;
     const BPF_MAP_TYPE_PERCPU_HASH: u32 = 5;
+    const BPF_MAP_TYPE_PERCPU_ARRAY: u32 = 6;
 
     #[test]
     fn per_cpu_buffers_split_on_eight_byte_strides() {
@@ -180,5 +284,70 @@ mod tests {
         }
         let fd = map_create(BPF_MAP_TYPE_HASH, 8, 8, 4).unwrap();
         assert!(read_entries(fd.as_fd()).unwrap().is_empty());
+    }
+
+    /// A per-CPU value of `cpus` u64 pairs `(a + cpu, b)`.
+    fn pairs(cpus: usize, a: u64, b: u64) -> Vec<u8> {
+        (0..cpus as u64)
+            .flat_map(|c| [a + c, b])
+            .flat_map(u64::to_le_bytes)
+            .collect()
+    }
+
+    #[test]
+    fn clearing_deletes_every_entry() {
+        if !kernel_available("clearing_deletes_every_entry") {
+            return;
+        }
+        let fd = map_create(BPF_MAP_TYPE_HASH, 8, 8, 64).unwrap();
+        for k in 0u64..40 {
+            map_update(fd.as_fd(), &k.to_le_bytes(), &k.to_le_bytes()).unwrap();
+        }
+        clear_entries(fd.as_fd()).unwrap();
+        assert!(read_entries(fd.as_fd()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn zeroing_covers_every_cpu_and_can_keep_a_suffix() {
+        if !kernel_available("zeroing_covers_every_cpu_and_can_keep_a_suffix") {
+            return;
+        }
+        let cpus = aya::util::nr_cpus().unwrap();
+        let fd = map_create(BPF_MAP_TYPE_PERCPU_HASH, 8, 16, 4).unwrap();
+        map_update(fd.as_fd(), &1u64.to_le_bytes(), &pairs(cpus, 5, 1)).unwrap();
+        zero_entries(fd.as_fd(), 8).unwrap();
+        let entries = read_entries(fd.as_fd()).unwrap();
+        let expected: Vec<Vec<u8>> = split_per_cpu(&pairs(cpus, 0, 1), 16)
+            .into_iter()
+            .map(|mut v| {
+                v[..8].fill(0);
+                v
+            })
+            .collect();
+        assert_eq!(entries[0].values, expected);
+        zero_entries(fd.as_fd(), usize::MAX).unwrap();
+        let entries = read_entries(fd.as_fd()).unwrap();
+        assert!(entries[0].values.iter().all(|v| v == &vec![0; 16]));
+    }
+
+    #[test]
+    fn clearing_an_array_zeroes_it() {
+        if !kernel_available("clearing_an_array_zeroes_it") {
+            return;
+        }
+        let cpus = aya::util::nr_cpus().unwrap();
+        let fd = map_create(BPF_MAP_TYPE_PERCPU_ARRAY, 4, 8, 1).unwrap();
+        let value: Vec<u8> = (0..cpus as u64)
+            .flat_map(|c| (c + 3).to_le_bytes())
+            .collect();
+        map_update(fd.as_fd(), &0u32.to_le_bytes(), &value).unwrap();
+        assert_eq!(
+            first_u64(&read_entries(fd.as_fd()).unwrap()[0].values[0]),
+            3
+        );
+        clear_entries(fd.as_fd()).unwrap();
+        let entries = read_entries(fd.as_fd()).unwrap();
+        assert_eq!(entries.len(), 1);
+        assert!(entries[0].values.iter().all(|v| first_u64(v) == 0));
     }
 }

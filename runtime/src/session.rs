@@ -1,13 +1,16 @@
 //! One run of an object, start to finish: the order of the steps lives here and only
 //! here.
 //!
-//! 1. read the metadata, check privileges, prepare the host (memlock, tracefs);
+//! 1. read the metadata, check privileges, start watching the `-p` process, prepare the
+//!    host (memlock, tracefs);
 //! 2. open the object and load every program (verifier errors surface before anything
 //!    runs), then announce `Attaching N probes...` (text: on stderr; JSON: an
 //!    `attached_probes` line on `out`);
-//! 3. run BEGIN and print its events; unless it called `exit()`, attach the other probes
-//!    and stream events until `exit()`, SIGINT or SIGTERM;
-//! 4. detach, print what is still pending, run END, print its events, print the maps.
+//! 3. run BEGIN and handle its events; unless it called `exit()`, attach the other
+//!    probes and stream events until `exit()`, SIGINT, SIGTERM, or the exit of the `-c`
+//!    command or the `-p` process;
+//! 4. detach, handle what is still pending, run END, handle its events, report lost
+//!    events, print the maps.
 //!
 //! Invariant: probes are always detached before END runs and before maps are read, so
 //! the maps printed are final.
@@ -20,52 +23,173 @@ use ebpfc_stdlib::meta::{Attach, Metadata};
 use crate::child::PausedChild;
 use crate::error::{io_words, RuntimeError};
 use crate::events::Events;
-use crate::output::{render_maps, OutputFormat};
+use crate::output::{render_lost_events, render_maps, OutputFormat};
+use crate::sink::Sink;
+use crate::sys::ProcessWatch;
 use crate::{attach, maps, metadata, programs, setup, sys, RunOptions};
 
-/// How long one wait for events lasts before the stop flag is checked again.
+/// How long one wait for events lasts before the stop conditions are checked again.
 const POLL_TIMEOUT_MS: i32 = 100;
+
+/// A loaded object with its event stream and output.
+struct Session<'w> {
+    ebpf: Ebpf,
+    meta: Metadata,
+    events: Events,
+    sink: Sink<'w>,
+}
+
+/// What else ends the event stream: the `-c` command and the `-p` process exiting.
+struct Watched<'c> {
+    child: Option<&'c mut PausedChild>,
+    process: Option<ProcessWatch>,
+}
 
 /// See [`crate::run`]; `child` is the `-c` command, released once probes are attached.
 pub(crate) fn run(
     elf: &[u8],
     opts: &RunOptions,
-    mut child: Option<&mut PausedChild>,
+    child: Option<&mut PausedChild>,
     out: &mut dyn Write,
 ) -> Result<i32, RuntimeError> {
     let meta = metadata::read_metadata(elf)?;
     setup::check_privileges()?;
+    let process = opts.pid.map(watch_process).transpose()?;
     setup::prepare_host(&meta)?;
     let mut ebpf = programs::open_object(elf)?;
     programs::load_all(&mut ebpf, &meta)?;
-    let mut events = Events::open(&mut ebpf, &meta)?;
+    let events = Events::open(&mut ebpf, &meta)?;
+    let mut session = Session {
+        ebpf,
+        meta,
+        events,
+        sink: Sink::new(out, opts.format),
+    };
     if !opts.quiet {
-        let line = attaching_message(opts.format, meta.probes.len());
-        match opts.format {
-            OutputFormat::Text => eprintln!("{line}"),
-            OutputFormat::Json => {
-                writeln!(out, "{line}")?;
-                out.flush()?;
-            }
-        }
+        session.announce()?;
     }
     if opts.dry_run {
-        attach::detach_all(attach::attach_all(&mut ebpf, &meta)?);
+        attach::detach_all(attach::attach_all(
+            &mut session.ebpf,
+            &session.meta,
+            opts.pid,
+        )?);
         return Ok(0);
     }
     let _signals = sys::SignalGuard::install().map_err(|e| RuntimeError::Signals(io_words(&e)))?;
-    programs::run_special(&mut ebpf, &meta, &Attach::Begin)?;
-    events.drain(&meta, opts.format, out)?;
-    if !events.stopped() {
-        let links = attach::attach_all(&mut ebpf, &meta)?;
-        if let Some(c) = child.as_deref_mut() {
+    session.run_probes(opts.pid, Watched { child, process })?;
+    session.finish()
+}
+
+/// Starts watching the `-p` process, which must exist.
+fn watch_process(pid: u32) -> Result<ProcessWatch, RuntimeError> {
+    ProcessWatch::open(pid).map_err(|e| match e.raw_os_error() {
+        Some(libc::ESRCH) => RuntimeError::NoProcess { pid },
+        _ => RuntimeError::Process {
+            pid,
+            reason: io_words(&e),
+        },
+    })
+}
+
+impl Session<'_> {
+    /// Prints the `Attaching N probes...` line (stderr in text, `out` in JSON).
+    fn announce(&mut self) -> Result<(), RuntimeError> {
+        let format = self.sink.format();
+        let line = attaching_message(format, self.meta.probes.len());
+        match format {
+            OutputFormat::Text => eprintln!("{line}"),
+            OutputFormat::Json => {
+                self.sink.write(&format!("{line}\n"))?;
+                self.sink.flush()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Handles every event available now.
+    fn drain(&mut self) -> Result<(), RuntimeError> {
+        self.events.drain(&self.ebpf, &self.meta, &mut self.sink)
+    }
+
+    /// Runs BEGIN, then (unless it exited) attaches every probe and streams events.
+    fn run_probes(
+        &mut self,
+        pid: Option<u32>,
+        mut watched: Watched<'_>,
+    ) -> Result<(), RuntimeError> {
+        programs::run_special(&mut self.ebpf, &self.meta, &Attach::Begin)?;
+        self.drain()?;
+        if self.events.stopped() {
+            return Ok(());
+        }
+        let links = attach::attach_all(&mut self.ebpf, &self.meta, pid)?;
+        if let Some(c) = watched.child.as_deref_mut() {
             c.release();
         }
-        let streamed = stream(&mut events, &meta, opts.format, child, out);
+        let streamed = self.stream(&mut watched);
         attach::detach_all(links);
-        streamed?;
+        streamed
     }
-    finish(&mut ebpf, &mut events, &meta, opts.format, out)
+
+    /// Handles events until the stream stops, a stop signal arrives or a watched process
+    /// exits; output is flushed before every wait.
+    fn stream(&mut self, watched: &mut Watched<'_>) -> Result<(), RuntimeError> {
+        loop {
+            self.drain()?;
+            if self.events.stopped() || sys::stop_requested() || watched.exited() {
+                return Ok(());
+            }
+            self.sink.flush()?;
+            let process_fd = watched.process.as_ref().map(ProcessWatch::as_fd);
+            self.events.wait(process_fd, POLL_TIMEOUT_MS)?;
+        }
+    }
+
+    /// Runs END and handles its events, reports lost events, then prints every map;
+    /// returns the exit code.
+    fn finish(mut self) -> Result<i32, RuntimeError> {
+        self.drain()?;
+        self.events.resume();
+        programs::run_special(&mut self.ebpf, &self.meta, &Attach::End)?;
+        self.drain()?;
+        self.report_lost_events()?;
+        let dumps = maps::dump_all(&self.ebpf, &self.meta.maps)?;
+        let format = self.sink.format();
+        self.sink.write(&render_maps(format, &dumps))?;
+        self.sink.flush()?;
+        Ok(exit_code(self.events.exit_code()))
+    }
+
+    /// Reports the events the ring buffer dropped, if the program counts them and any
+    /// were: `Lost N events` on stderr in text, a `lost_events` line in JSON.
+    fn report_lost_events(&mut self) -> Result<(), RuntimeError> {
+        let Some(name) = &self.meta.lost_events else {
+            return Ok(());
+        };
+        let lost = maps::lost_events(&self.ebpf, name)?;
+        if lost == 0 {
+            return Ok(());
+        }
+        let format = self.sink.format();
+        let report = render_lost_events(format, lost);
+        match format {
+            OutputFormat::Text => {
+                self.sink.flush()?;
+                eprint!("{report}");
+            }
+            OutputFormat::Json => self.sink.write(&report)?,
+        }
+        Ok(())
+    }
+}
+
+impl Watched<'_> {
+    /// Whether the `-c` command or the `-p` process has exited.
+    fn exited(&mut self) -> bool {
+        let child_done = self.child.as_deref_mut().is_some_and(PausedChild::exited);
+        child_done || self.process.as_ref().is_some_and(ProcessWatch::exited)
+    }
 }
 
 /// The line announcing the probes, counted as bpftrace counts them (BEGIN and END
@@ -80,42 +204,6 @@ pub(crate) fn attaching_message(format: OutputFormat, probes: usize) -> String {
             format!(r#"{{"type": "attached_probes", "data": {{"probes": {probes}}}}}"#)
         }
     }
-}
-
-/// Prints events until the stream stops or a stop signal arrives.
-fn stream(
-    events: &mut Events,
-    meta: &Metadata,
-    format: OutputFormat,
-    mut child: Option<&mut PausedChild>,
-    out: &mut dyn Write,
-) -> Result<(), RuntimeError> {
-    loop {
-        events.drain(meta, format, out)?;
-        let child_done = child.as_deref_mut().is_some_and(PausedChild::exited);
-        if events.stopped() || sys::stop_requested() || child_done {
-            return Ok(());
-        }
-        events.wait(POLL_TIMEOUT_MS)?;
-    }
-}
-
-/// Runs END and prints its events, then every map; returns the exit code.
-fn finish(
-    ebpf: &mut Ebpf,
-    events: &mut Events,
-    meta: &Metadata,
-    format: OutputFormat,
-    out: &mut dyn Write,
-) -> Result<i32, RuntimeError> {
-    events.drain(meta, format, out)?;
-    events.resume();
-    programs::run_special(ebpf, meta, &Attach::End)?;
-    events.drain(meta, format, out)?;
-    let dumps = maps::dump_all(ebpf, &meta.maps)?;
-    out.write_all(render_maps(format, &dumps).as_bytes())?;
-    out.flush()?;
-    Ok(exit_code(events.exit_code()))
 }
 
 /// The process exit code for an `exit(code)` value (0 when exit was not called).
@@ -150,5 +238,12 @@ mod tests {
         assert_eq!(exit_code(Some(3)), 3);
         assert_eq!(exit_code(Some(i64::MAX)), i32::MAX);
         assert_eq!(exit_code(Some(-1)), -1);
+    }
+
+    #[test]
+    fn a_missing_process_is_named() {
+        let err = watch_process(i32::MAX as u32).err().unwrap();
+        assert!(matches!(err, RuntimeError::NoProcess { .. }), "{err}");
+        assert!(err.to_string().contains(&(i32::MAX).to_string()), "{err}");
     }
 }

@@ -1,196 +1,36 @@
-//! The one seam for raw system calls and `unsafe` code: the bpf(2) map commands used to
-//! read maps byte for byte, poll(2), mount(2), setrlimit(2), geteuid(2) and the
-//! SIGINT/SIGTERM handlers.
+//! The one seam for raw system calls and `unsafe` code: the bpf(2) map commands
+//! ([`bpf`]), strftime(3) ([`time`]), poll(2), pidfd_open(2), mount(2), setrlimit(2),
+//! geteuid(2), the SIGINT/SIGTERM handlers and the paused `-c` child.
 //!
-//! Invariants: every buffer handed to the kernel is sized from what the kernel itself
-//! reported (`BPF_OBJ_GET_INFO_BY_FD`) so the safe wrappers cannot be made to write out of
-//! bounds; every other module of the crate is free of `unsafe`.
+//! Invariant: every other module of the crate is free of `unsafe`.
+
+mod bpf;
+mod time;
+
+#[cfg(test)]
+pub(crate) use bpf::testing;
+pub(crate) use bpf::{per_cpu_stride, RawMap};
+pub(crate) use time::Calendar;
 
 use std::ffi::CStr;
 use std::io;
-use std::mem::size_of;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-const BPF_MAP_LOOKUP_ELEM: u32 = 1;
-const BPF_MAP_GET_NEXT_KEY: u32 = 4;
-const BPF_OBJ_GET_INFO_BY_FD: u32 = 15;
-
-const BPF_MAP_TYPE_PERCPU_HASH: u32 = 5;
-const BPF_MAP_TYPE_PERCPU_ARRAY: u32 = 6;
-const BPF_MAP_TYPE_LRU_PERCPU_HASH: u32 = 10;
-const BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE: u32 = 21;
-
-/// The `BPF_MAP_*_ELEM` / `BPF_MAP_GET_NEXT_KEY` member of `union bpf_attr`.
-#[repr(C)]
-#[derive(Default)]
-struct MapElemAttr {
-    map_fd: u32,
-    _pad: u32,
-    key: u64,
-    value_or_next_key: u64,
-    flags: u64,
-}
-
-/// The `info` member of `union bpf_attr` (`BPF_OBJ_GET_INFO_BY_FD`).
-#[repr(C)]
-#[derive(Default)]
-struct InfoAttr {
-    bpf_fd: u32,
-    info_len: u32,
-    info: u64,
-}
-
-/// The leading fields of `struct bpf_map_info`; the kernel fills at most `info_len` bytes.
-#[repr(C)]
-#[derive(Default)]
-struct MapInfoPrefix {
-    map_type: u32,
-    id: u32,
-    key_size: u32,
-    value_size: u32,
-    max_entries: u32,
-    map_flags: u32,
-}
-
-/// Issues one bpf(2) command with `attr` as a prefix of `union bpf_attr`.
-fn sys_bpf<T>(cmd: u32, attr: &mut T) -> io::Result<libc::c_long> {
-    let size = size_of::<T>() as libc::c_uint;
-    // SAFETY: `attr` is a live, initialised `repr(C)` prefix of `union bpf_attr` and its
-    // exact size is passed, so the kernel reads and writes only inside it. Pointers inside
-    // `attr` are set by the callers below to buffers of the sizes the kernel expects.
-    let ret = unsafe { libc::syscall(libc::SYS_bpf, cmd, attr as *mut T, size) };
-    if ret < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(ret)
-    }
-}
-
-/// The shape of a map as the kernel reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct MapShape {
-    pub map_type: u32,
-    pub key_size: u32,
-    pub value_size: u32,
-    pub max_entries: u32,
-}
-
-impl MapShape {
-    /// Whether lookups return one value per possible CPU.
-    pub fn per_cpu(&self) -> bool {
-        matches!(
-            self.map_type,
-            BPF_MAP_TYPE_PERCPU_HASH
-                | BPF_MAP_TYPE_PERCPU_ARRAY
-                | BPF_MAP_TYPE_LRU_PERCPU_HASH
-                | BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE
-        )
-    }
-}
-
-/// Asks the kernel for the type and sizes of the map behind `fd`.
-pub(crate) fn map_shape(fd: BorrowedFd<'_>) -> io::Result<MapShape> {
-    let mut info = MapInfoPrefix::default();
-    let mut attr = InfoAttr {
-        bpf_fd: fd.as_raw_fd() as u32,
-        info_len: size_of::<MapInfoPrefix>() as u32,
-        info: &mut info as *mut MapInfoPrefix as u64,
-    };
-    sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &mut attr)?;
-    Ok(MapShape {
-        map_type: info.map_type,
-        key_size: info.key_size,
-        value_size: info.value_size,
-        max_entries: info.max_entries,
-    })
-}
-
-/// Byte-level reader of one map, with buffer sizes taken from the kernel.
-pub(crate) struct MapReader<'a> {
-    fd: BorrowedFd<'a>,
-    shape: MapShape,
-    /// Bytes one lookup writes: `value_size`, or `round_up(value_size, 8) * possible CPUs`.
-    value_len: usize,
-}
-
-impl<'a> MapReader<'a> {
-    /// Describes the map behind `fd`; `possible_cpus` is only used for per-CPU maps.
-    pub fn new(fd: BorrowedFd<'a>, possible_cpus: usize) -> io::Result<Self> {
-        let shape = map_shape(fd)?;
-        let value_len = if shape.per_cpu() {
-            per_cpu_stride(shape.value_size) * possible_cpus.max(1)
-        } else {
-            shape.value_size as usize
-        };
-        Ok(Self {
-            fd,
-            shape,
-            value_len,
+/// Blocks until one of `fds` is readable, a signal arrives or `timeout_ms` passes; with
+/// no fd it only sleeps (interruptibly).
+pub(crate) fn wait_readable(fds: &[BorrowedFd<'_>], timeout_ms: i32) -> io::Result<()> {
+    let mut pfds: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|fd| libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
         })
-    }
-
-    pub fn shape(&self) -> MapShape {
-        self.shape
-    }
-
-    /// The key following `prev` (the first key when `None`), or `None` at the end.
-    pub fn next_key(&self, prev: Option<&[u8]>) -> io::Result<Option<Vec<u8>>> {
-        let key_size = self.shape.key_size as usize;
-        if prev.is_some_and(|k| k.len() != key_size) {
-            return Err(io::Error::from(io::ErrorKind::InvalidInput));
-        }
-        let mut next = vec![0u8; key_size];
-        let mut attr = MapElemAttr {
-            map_fd: self.fd.as_raw_fd() as u32,
-            key: prev.map_or(0, |k| k.as_ptr() as u64),
-            value_or_next_key: next.as_mut_ptr() as u64,
-            ..Default::default()
-        };
-        match sys_bpf(BPF_MAP_GET_NEXT_KEY, &mut attr) {
-            Ok(_) => Ok(Some(next)),
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// The raw value stored under `key` (all CPUs concatenated for per-CPU maps), or
-    /// `None` when the key is absent.
-    pub fn lookup(&self, key: &[u8]) -> io::Result<Option<Vec<u8>>> {
-        if key.len() != self.shape.key_size as usize {
-            return Err(io::Error::from(io::ErrorKind::InvalidInput));
-        }
-        let mut value = vec![0u8; self.value_len];
-        let mut attr = MapElemAttr {
-            map_fd: self.fd.as_raw_fd() as u32,
-            key: key.as_ptr() as u64,
-            value_or_next_key: value.as_mut_ptr() as u64,
-            ..Default::default()
-        };
-        match sys_bpf(BPF_MAP_LOOKUP_ELEM, &mut attr) {
-            Ok(_) => Ok(Some(value)),
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-}
-
-/// Bytes between two CPUs' values in a per-CPU lookup buffer.
-pub(crate) fn per_cpu_stride(value_size: u32) -> usize {
-    (value_size as usize).div_ceil(8) * 8
-}
-
-/// Blocks until `fd` is readable, a signal arrives or `timeout_ms` passes; with no fd it
-/// only sleeps (interruptibly).
-pub(crate) fn wait_readable(fd: Option<BorrowedFd<'_>>, timeout_ms: i32) -> io::Result<()> {
-    let mut pfd = libc::pollfd {
-        fd: fd.map_or(-1, |fd| fd.as_raw_fd()),
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: `pfd` is one valid pollfd and the count passed is 1; a negative fd is
-    // ignored by poll(2).
-    let ret = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
+        .collect();
+    // SAFETY: `pfds` holds exactly `pfds.len()` valid pollfd structs (a dangling but
+    // unread pointer when empty).
+    let ret = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout_ms) };
     if ret < 0 {
         let err = io::Error::last_os_error();
         if err.raw_os_error() != Some(libc::EINTR) {
@@ -198,6 +38,46 @@ pub(crate) fn wait_readable(fd: Option<BorrowedFd<'_>>, timeout_ms: i32) -> io::
         }
     }
     Ok(())
+}
+
+/// A process watched through a pidfd (pidfd_open(2)): it becomes readable when the
+/// process exits.
+pub(crate) struct ProcessWatch {
+    fd: OwnedFd,
+}
+
+impl ProcessWatch {
+    /// Starts watching `pid`; fails with ESRCH when no such process exists.
+    pub fn open(pid: u32) -> io::Result<Self> {
+        let pid =
+            libc::pid_t::try_from(pid).map_err(|_| io::Error::from_raw_os_error(libc::ESRCH))?;
+        // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+        let ret = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        if ret < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: pidfd_open returned a new file descriptor that nothing else owns.
+        Ok(Self {
+            fd: unsafe { OwnedFd::from_raw_fd(ret as i32) },
+        })
+    }
+
+    /// Whether the process has exited (a zombie counts as exited).
+    pub fn exited(&self) -> bool {
+        let mut pfd = libc::pollfd {
+            fd: self.fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: `pfd` is one valid pollfd and the count passed is 1.
+        let ret = unsafe { libc::poll(&mut pfd, 1, 0) };
+        ret > 0 && pfd.revents & libc::POLLIN != 0
+    }
+
+    /// The pidfd, to wait on together with other fds.
+    pub fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
 }
 
 /// `mount -t tracefs tracefs <target>`.
@@ -306,102 +186,6 @@ fn set_handler(signal: libc::c_int, handler: libc::sighandler_t) -> io::Result<l
     }
 }
 
-/// Map creation and updates, used only by tests to build maps to read back.
-#[cfg(test)]
-pub(crate) mod testing {
-    use std::io;
-    use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
-
-    use super::{sys_bpf, MapElemAttr};
-
-    const BPF_MAP_CREATE: u32 = 0;
-    const BPF_MAP_UPDATE_ELEM: u32 = 2;
-
-    #[repr(C)]
-    #[derive(Default)]
-    struct CreateAttr {
-        map_type: u32,
-        key_size: u32,
-        value_size: u32,
-        max_entries: u32,
-        map_flags: u32,
-    }
-
-    pub(crate) fn map_create(
-        map_type: u32,
-        key_size: u32,
-        value_size: u32,
-        max_entries: u32,
-    ) -> io::Result<OwnedFd> {
-        let mut attr = CreateAttr {
-            map_type,
-            key_size,
-            value_size,
-            max_entries,
-            map_flags: 0,
-        };
-        let fd = sys_bpf(BPF_MAP_CREATE, &mut attr)?;
-        // SAFETY: BPF_MAP_CREATE returned a new file descriptor that nothing else owns.
-        Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
-    }
-
-    /// `value` must hold the map's full value (all CPUs for per-CPU maps); the kernel
-    /// only reads from it, so a short buffer is reported as an error, not read past.
-    pub(crate) fn map_update(fd: BorrowedFd<'_>, key: &[u8], value: &[u8]) -> io::Result<()> {
-        let shape = super::map_shape(fd)?;
-        let possible = aya::util::nr_cpus().map_err(|(_, e)| e)?;
-        let needed = if shape.per_cpu() {
-            super::per_cpu_stride(shape.value_size) * possible
-        } else {
-            shape.value_size as usize
-        };
-        if key.len() != shape.key_size as usize || value.len() < needed {
-            return Err(io::Error::from(io::ErrorKind::InvalidInput));
-        }
-        let mut attr = MapElemAttr {
-            map_fd: fd.as_raw_fd() as u32,
-            key: key.as_ptr() as u64,
-            value_or_next_key: value.as_ptr() as u64,
-            ..Default::default()
-        };
-        sys_bpf(BPF_MAP_UPDATE_ELEM, &mut attr).map(drop)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn per_cpu_values_are_eight_byte_aligned() {
-        assert_eq!(per_cpu_stride(1), 8);
-        assert_eq!(per_cpu_stride(8), 8);
-        assert_eq!(per_cpu_stride(12), 16);
-        assert_eq!(per_cpu_stride(0), 0);
-    }
-
-    #[test]
-    fn per_cpu_map_types_are_recognised() {
-        let shape = |map_type| MapShape {
-            map_type,
-            key_size: 8,
-            value_size: 8,
-            max_entries: 1,
-        };
-        assert!(shape(BPF_MAP_TYPE_PERCPU_HASH).per_cpu());
-        assert!(shape(BPF_MAP_TYPE_LRU_PERCPU_HASH).per_cpu());
-        assert!(!shape(1).per_cpu());
-        assert!(!shape(2).per_cpu());
-    }
-
-    #[test]
-    fn waiting_without_fd_times_out() {
-        let start = std::time::Instant::now();
-        wait_readable(None, 20).unwrap();
-        assert!(start.elapsed() >= std::time::Duration::from_millis(15));
-    }
-}
-
 /// Spawns `argv` behind a gate: a shell that waits for a line on the returned pipe
 /// end, then `exec`s the command in place (same pid), so probes can attach before the
 /// command runs. `argv[0]` must already be resolved to an existing file.
@@ -441,4 +225,35 @@ pub(crate) fn spawn_paused(argv: &[String]) -> io::Result<(std::process::Child, 
     let child = command.spawn()?;
     drop(read_end);
     Ok((child, std::fs::File::from(write_end)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waiting_without_fd_times_out() {
+        let start = std::time::Instant::now();
+        wait_readable(&[], 20).unwrap();
+        assert!(start.elapsed() >= std::time::Duration::from_millis(15));
+    }
+
+    #[test]
+    fn a_process_watch_sees_the_exit() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("0.2")
+            .spawn()
+            .unwrap();
+        let watch = ProcessWatch::open(child.id()).unwrap();
+        assert!(!watch.exited());
+        wait_readable(&[watch.as_fd()], 5000).unwrap();
+        assert!(watch.exited());
+        child.wait().unwrap();
+    }
+
+    #[test]
+    fn watching_a_missing_process_fails_with_esrch() {
+        let err = ProcessWatch::open(i32::MAX as u32).err().unwrap();
+        assert_eq!(err.raw_os_error(), Some(libc::ESRCH));
+    }
 }

@@ -1,0 +1,107 @@
+//! Where a run's output goes: a buffered writer over the caller's `out`.
+//!
+//! Invariants: output is written in the order it is produced; when this process's
+//! stdout is a terminal every event is flushed as soon as it is written, otherwise output
+//! is buffered and flushed before every blocking wait and at the end of the run, so a
+//! pipe still sees events while the program idles.
+
+use std::io::{self, BufWriter, IsTerminal, Write};
+
+use crate::output::OutputFormat;
+
+/// Buffered output of one run, with its format.
+pub(crate) struct Sink<'w> {
+    out: BufWriter<&'w mut dyn Write>,
+    format: OutputFormat,
+    flush_each_event: bool,
+}
+
+impl<'w> Sink<'w> {
+    /// Buffers `out`; events are flushed one by one when stdout is a terminal.
+    pub fn new(out: &'w mut dyn Write, format: OutputFormat) -> Self {
+        Self::with_policy(out, format, io::stdout().is_terminal())
+    }
+
+    pub fn with_policy(
+        out: &'w mut dyn Write,
+        format: OutputFormat,
+        flush_each_event: bool,
+    ) -> Self {
+        Self {
+            out: BufWriter::new(out),
+            format,
+            flush_each_event,
+        }
+    }
+
+    pub fn format(&self) -> OutputFormat {
+        self.format
+    }
+
+    /// Writes one event's output, flushing it at once when stdout is a terminal.
+    pub fn event(&mut self, text: &str) -> io::Result<()> {
+        self.out.write_all(text.as_bytes())?;
+        if self.flush_each_event {
+            self.out.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Writes `text` without flushing.
+    pub fn write(&mut self, text: &str) -> io::Result<()> {
+        self.out.write_all(text.as_bytes())
+    }
+
+    /// Sends everything buffered to `out` and flushes it.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A writer that records what reached it, flush by flush.
+    #[derive(Default)]
+    struct Recorder {
+        written: Vec<u8>,
+        flushes: usize,
+    }
+
+    impl Write for Recorder {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.written.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            self.flushes += 1;
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn buffered_events_reach_the_writer_on_flush() {
+        let mut recorder = Recorder::default();
+        let mut sink = Sink::with_policy(&mut recorder, OutputFormat::Text, false);
+        sink.event("a\n").unwrap();
+        sink.event("b").unwrap();
+        sink.flush().unwrap();
+        drop(sink);
+        assert_eq!(recorder.written, b"a\nb");
+        assert_eq!(recorder.flushes, 1);
+    }
+
+    #[test]
+    fn terminal_events_are_flushed_one_by_one() {
+        let mut recorder = Recorder::default();
+        let mut sink = Sink::with_policy(&mut recorder, OutputFormat::Text, true);
+        sink.event("a").unwrap();
+        sink.write("b").unwrap();
+        sink.event("c").unwrap();
+        drop(sink);
+        assert_eq!(recorder.written, b"abc");
+        assert_eq!(recorder.flushes, 2);
+    }
+}
