@@ -7,6 +7,7 @@
 //!    are collected;
 //! 4. the module gets its map definitions and the runtime metadata.
 
+pub mod btf;
 pub mod builder;
 pub mod error;
 pub mod helpers;
