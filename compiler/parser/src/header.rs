@@ -143,6 +143,9 @@ fn probe_name_len(raw: &str) -> Option<usize> {
 
 /// Splits on `:` outside double quotes; quotes are removed from the pieces.
 fn split_colons(raw: &str) -> Vec<String> {
+    if !raw.contains('"') {
+        return raw.split(':').map(str::to_string).collect();
+    }
     let mut pieces = vec![String::new()];
     let mut quoted = false;
     for c in raw.chars() {

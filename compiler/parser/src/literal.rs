@@ -68,10 +68,10 @@ pub(crate) fn decode_int(text: &str, start: usize) -> Result<IntLit<'_>, Diagnos
 }
 
 fn radix_of(text: &str) -> (u32, usize) {
-    match text.get(..2).map(|p| p.to_ascii_lowercase()).as_deref() {
-        Some("0x") => (16, 2),
-        Some("0o") => (8, 2),
-        Some("0b") => (2, 2),
+    match text.as_bytes() {
+        [b'0', b'x' | b'X', ..] => (16, 2),
+        [b'0', b'o' | b'O', ..] => (8, 2),
+        [b'0', b'b' | b'B', ..] => (2, 2),
         _ => (10, 0),
     }
 }
@@ -100,8 +100,8 @@ fn parse_digits(
     text: &str,
     span: std::ops::Range<usize>,
 ) -> Result<u64, Diagnostic<()>> {
-    let digits: String = body.chars().filter(|c| *c != '_').collect();
-    if let Some(bad) = digits.chars().find(|c| !c.is_digit(radix)) {
+    let mut digits = body.chars().filter(|c| *c != '_');
+    if let Some(bad) = digits.clone().find(|c| !c.is_digit(radix)) {
         return Err(error(
             format!(
                 "invalid digit '{bad}' in {} literal '{text}'",
@@ -112,7 +112,12 @@ fn parse_digits(
         )
         .with_notes(vec![digits_note(radix)]));
     }
-    u64::from_str_radix(&digits, radix).map_err(|_| too_large(text, span))
+    digits
+        .try_fold(0u64, |acc, c| {
+            let digit = u64::from(c.to_digit(radix)?);
+            acc.checked_mul(u64::from(radix))?.checked_add(digit)
+        })
+        .ok_or_else(|| too_large(text, span))
 }
 
 fn too_large(text: &str, span: std::ops::Range<usize>) -> Diagnostic<()> {

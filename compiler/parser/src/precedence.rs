@@ -22,7 +22,11 @@ pub fn precedence(op: BinOp) -> u8 {
 }
 
 /// Builds the tree of `first op1 e1 op2 e2 ...` by C precedence.
-pub fn climb(first: Expr, rest: Vec<(BinOp, Expr)>) -> Expr {
+pub fn climb(first: Expr, mut rest: Vec<(BinOp, Expr)>) -> Expr {
+    if rest.len() == 1 {
+        let (op, rhs) = rest.pop().expect("one operator");
+        return binary(op, first, rhs);
+    }
     let mut operands = Vec::with_capacity(rest.len() + 1);
     let mut ops: Vec<BinOp> = Vec::with_capacity(rest.len());
     operands.push(first);
@@ -47,11 +51,15 @@ fn combine(operands: &mut Vec<Expr>, ops: &mut Vec<BinOp>) {
     let (Some(op), Some(rhs), Some(lhs)) = (ops.pop(), operands.pop(), operands.pop()) else {
         unreachable!("there is always one more operand than operators");
     };
+    operands.push(binary(op, lhs, rhs));
+}
+
+fn binary(op: BinOp, lhs: Expr, rhs: Expr) -> Expr {
     let span = lhs.span.to(rhs.span);
     let kind = ExprKind::Binary {
         op,
         lhs: Box::new(lhs),
         rhs: Box::new(rhs),
     };
-    operands.push(Expr { kind, span });
+    Expr { kind, span }
 }
