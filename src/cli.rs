@@ -25,6 +25,9 @@ pub struct Args {
     /// Write the compiled ELF object to OUT and exit.
     #[arg(long, value_name = "OUT")]
     pub emit_elf: Option<PathBuf>,
+    /// Write the LLVM IR (after optimization) to FILE and exit; needs the `llvm` feature.
+    #[arg(long, value_name = "FILE")]
+    pub emit_llvm: Option<PathBuf>,
     /// Print one compiler stage and exit.
     #[arg(long, value_enum)]
     pub dump: Option<Stage>,
@@ -60,6 +63,7 @@ pub enum Stage {
     Ast,
     Ir,
     Asm,
+    Llvm,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -120,7 +124,8 @@ pub fn run(args: &Args) -> Result<u8, Failure> {
     }
     // Without tracefs (or the privilege to mount it) tracepoints are reported missing.
     let _ = ebpfc_runtime::mount_tracefs();
-    let runs = !args.check && args.dump.is_none() && args.emit_elf.is_none();
+    let runs =
+        !args.check && args.dump.is_none() && args.emit_elf.is_none() && args.emit_llvm.is_none();
     if runs {
         ebpfc_runtime::check_privileges().map_err(|e| Failure::user(format!("error: {e}")))?;
     }
@@ -151,7 +156,22 @@ pub fn run(args: &Args) -> Result<u8, Failure> {
             );
             return Ok(0);
         }
+        Some(Stage::Llvm) => {
+            print!(
+                "{}",
+                ebpfc_codegen::emit_llvm_ir(&module).map_err(codegen_failure)?
+            );
+            return Ok(0);
+        }
         _ => {}
+    }
+    if let Some(out) = &args.emit_llvm {
+        let ir = ebpfc_codegen::emit_llvm_ir(&module).map_err(codegen_failure)?;
+        std::fs::write(out, ir)
+            .map_err(|e| Failure::user(format!("error: cannot write {}: {e}", out.display())))?;
+        if args.emit_elf.is_none() {
+            return Ok(0);
+        }
     }
     let backend = match args.backend {
         BackendArg::Bytecode => Backend::Bytecode,
