@@ -1,7 +1,8 @@
 //! One snapshot per case file per stage: `cases/<stage>/NAME.bt` is compiled against the
 //! committed tracefs fixtures and the stage's output is snapshotted after the source.
 //! Stages: `ast` (parse tree), `ir` (typed IR), `asm` (direct backend disassembly),
-//! `diagnostics` (rendered errors).
+//! `diagnostics` (rendered errors), and with the `llvm` feature `llvm` (the LLVM
+//! backend's optimized IR).
 
 use ebpfc_compiler::error::CompileError;
 use ebpfc_compiler::tracefs::TraceFs;
@@ -73,5 +74,16 @@ fn diagnostics() {
             compile(&name_of(path), &source).expect_err("diagnostic cases fail to compile");
         assert!(rendered.contains("error"), "{rendered}");
         insta::assert_snapshot!(echo(&source, &rendered));
+    });
+}
+
+#[cfg(feature = "llvm")]
+#[test]
+fn llvm() {
+    insta::glob!("../cases/llvm", "*.bt", |path| {
+        let source = source_of(path);
+        let module = compile(&name_of(path), &source).expect("llvm cases compile");
+        let ir = ebpfc_codegen::emit_llvm_ir(&module).expect("llvm cases generate code");
+        insta::assert_snapshot!(echo(&source, &ir));
     });
 }
