@@ -9,6 +9,7 @@ use lalrpop_util::ErrorRecovery;
 
 use crate::ast::*;
 use crate::diagnostics::error;
+use crate::mistakes::AGGREGATIONS;
 use crate::token::{IntLit, Tok};
 
 pub use crate::precedence::climb;
@@ -18,6 +19,9 @@ pub use crate::precedence::climb;
 pub enum Issue<'a> {
     Recovered(ErrorRecovery<usize, Tok<'a>, Infallible>),
     Diag(Diagnostic<()>),
+    /// `@m = count`: an aggregation's name assigned without parentheses; reported
+    /// unless a macro of that name turns out to exist.
+    BareAggregation(String, Span),
 }
 
 pub fn span(l: usize, r: usize) -> Span {
@@ -144,6 +148,12 @@ pub fn assign(
     let discard = op.is_none() && matches!(&target.kind, ExprKind::Ident(n) if n == "_");
     if !discard {
         check_target(issues, &target, "assign to");
+    }
+    match &value.kind {
+        ExprKind::Ident(name) if AGGREGATIONS.contains(&name.as_str()) => {
+            issues.push(Issue::BareAggregation(name.clone(), value.span));
+        }
+        _ => {}
     }
     StmtKind::Assign { target, op, value }
 }
@@ -331,6 +341,18 @@ fn no_block_value(last: &Stmt) -> Diagnostic<()> {
 fn empty_block_value(at: Span) -> Diagnostic<()> {
     error("this block has no value", at.range(), "this block is empty")
         .with_notes(vec![BLOCK_VALUE_NOTE.to_string()])
+}
+
+/// C's `for (init; cond; step)` loop, which the language does not have.
+pub fn c_for_loop(l: usize, r: usize) -> Diagnostic<()> {
+    error(
+        "C-style for loops are not supported",
+        l..r,
+        "a loop over a range or a map is written 'for ($x : ...)'",
+    )
+    .with_notes(vec![
+        "write 'for ($i : 0..10) { }' or 'for ($kv : @map) { }'".to_string(),
+    ])
 }
 
 /// The placeholder for a statement that failed to parse.

@@ -10,6 +10,7 @@ use codespan_reporting::files::SimpleFile;
 use codespan_reporting::term::{self, termcolor::NoColor};
 use lalrpop_util::ParseError;
 
+use crate::mistakes::{self, Clue};
 use crate::token::Tok;
 
 /// An error diagnostic with one primary label.
@@ -98,11 +99,25 @@ impl Context<'_> {
                 }
             }
         }
-        notes.extend(common_mistake(found, expected));
+        let clue = Clue {
+            found,
+            expected,
+            prefix: self.statement_prefix(span.start),
+        };
+        notes.extend(mistakes::note(&clue).map(str::to_string));
+        notes.dedup();
         Diagnostic::error()
             .with_message(message)
             .with_labels(labels)
             .with_notes(notes)
+    }
+
+    /// The text of the statement being parsed at `at`: from just after the last `;`,
+    /// `{` or `}` before it, without leading blanks.
+    fn statement_prefix(&self, at: usize) -> &str {
+        let before = &self.src[..at.min(self.src.len())];
+        let start = before.rfind([';', '{', '}']).map_or(0, |i| i + 1);
+        before[start..].trim_start()
     }
 
     /// The end of the last non-blank, non-comment text before `at`.
@@ -168,6 +183,8 @@ fn expected_phrase(expected: &[String]) -> String {
         "']'"
     } else if has("attach point") {
         "a probe or another top-level item"
+    } else if has("identifier") && has("integer") && has("struct") {
+        "a field name or a tuple index"
     } else if has("integer") && has("$variable") {
         "an expression"
     } else if has("/") && has("{") {
@@ -209,26 +226,4 @@ fn token_name(name: &str) -> String {
         "op=" => "a compound assignment".to_string(),
         other => format!("'{other}'"),
     }
-}
-
-/// Notes for mistakes that produce a given error.
-fn common_mistake(found: &str, expected: &[String]) -> Option<String> {
-    if found == "'='" && !has(expected, "=") {
-        return Some(
-            "use '==' to compare; '=' assigns and is only allowed as a statement".to_string(),
-        );
-    }
-    if found == "'{'" && has(expected, "/end") {
-        return Some("a predicate is written between two slashes: /pid == 42/".to_string());
-    }
-    if found == "'}'" && has(expected, "attach point") {
-        return Some("this '}' has no matching '{'".to_string());
-    }
-    if found == "'else'" {
-        return Some("'else' must directly follow the '}' of an if block".to_string());
-    }
-    if found.starts_with("identifier") && has(expected, "(") && has(expected, "{") {
-        return Some("a probe body is a block: kprobe:vfs_read { ... }".to_string());
-    }
-    None
 }

@@ -328,6 +328,9 @@ impl<'a> Lexer<'a> {
         if self.inner.slice() == "#" {
             return self.misplaced_preprocessor_line(span.start);
         }
+        if self.inner.slice() == "'" && self.single_quoted(span.start) {
+            return;
+        }
         let text = self.inner.slice();
         let note = match text {
             "'" => "character literals are not supported: use a string or an integer",
@@ -342,6 +345,34 @@ impl<'a> Lexer<'a> {
             )
             .with_notes(vec![note.to_string()]),
         );
+    }
+
+    /// `'text'` on one line: reported once and read as the string it was meant to be.
+    /// Returns false when there is no closing quote.
+    fn single_quoted(&mut self, start: usize) -> bool {
+        let rest = self.inner.remainder();
+        let Some(len) = rest
+            .find(['\'', '\n'])
+            .filter(|n| rest[*n..].starts_with('\''))
+        else {
+            return false;
+        };
+        let text = &rest[..len];
+        self.inner.bump(len + 1);
+        let end = start + len + 2;
+        self.inner.extras.push(
+            error(
+                "strings are written in double quotes",
+                start..end,
+                format!("write \"{text}\""),
+            )
+            .with_notes(vec![
+                "there are no character literals: write a character as its code, e.g. 65 for 'A'"
+                    .to_string(),
+            ]),
+        );
+        self.push(Tok::Str(text.to_string()), start, end);
+        true
     }
 
     /// A `#` line inside a probe or item: reported once, and skipped as a whole.

@@ -17,6 +17,7 @@ mod dump;
 mod header;
 mod lexer;
 mod literal;
+mod mistakes;
 mod precedence;
 mod token;
 
@@ -67,11 +68,12 @@ pub fn parse(source: &str) -> Result<ast::Program, Vec<Diagnostic<()>>> {
             diags.push(ctx.parse_error(err));
         }
     };
-    let mut checks = Vec::new();
+    let (mut checks, mut bare) = (Vec::new(), Vec::new());
     for issue in issues {
         match issue {
             actions::Issue::Recovered(rec) => report(rec.error),
             actions::Issue::Diag(diag) => checks.push(diag),
+            actions::Issue::BareAggregation(name, span) => bare.push((name, span)),
         }
     }
     let items = result.unwrap_or_else(|err| {
@@ -79,6 +81,7 @@ pub fn parse(source: &str) -> Result<ast::Program, Vec<Diagnostic<()>>> {
         Vec::new()
     });
     diags.extend(checks);
+    diags.extend(mistakes::bare_aggregations(bare, &items));
     if diags.is_empty() {
         let program = ast::Program {
             items,

@@ -4,6 +4,7 @@ mod attach;
 mod errors;
 mod language;
 mod literals;
+mod mistakes;
 mod slice;
 mod tools;
 mod upstream;
