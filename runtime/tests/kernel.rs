@@ -7,8 +7,8 @@ mod common;
 
 use common::*;
 use ebpfc_runtime::output::OutputFormat;
-use ebpfc_runtime::{run, RunOptions, RuntimeError};
-use ebpfc_stdlib::meta::{Attach, Format, MapInfo, MapKind, Metadata, Probe, Ty, VERSION};
+use ebpfc_runtime::{RunOptions, RuntimeError};
+use ebpfc_stdlib::meta::{Attach, MapInfo, MapKind, Metadata, Probe, Ty, VERSION};
 
 const EVENTS: &str = "events";
 const COUNT: &str = "m_count";
@@ -35,21 +35,6 @@ fn maps() -> Vec<MapDef> {
     ]
 }
 
-fn probe(program: &str, name: &str, attach: Attach) -> Probe {
-    Probe {
-        program: program.into(),
-        name: name.into(),
-        attach,
-    }
-}
-
-fn format(template: &str) -> Format {
-    Format {
-        template: template.into(),
-        args: vec![],
-    }
-}
-
 fn metadata(probes: Vec<Probe>) -> Metadata {
     Metadata {
         version: VERSION,
@@ -69,14 +54,6 @@ fn metadata(probes: Vec<Probe>) -> Metadata {
         formats: vec![format("hello\n"), format("end\n"), format("tick\n")],
         ringbuf: Some(EVENTS.into()),
         ..Default::default()
-    }
-}
-
-fn prog(name: &'static str, section: &str, parts: Vec<Vec<Insn>>) -> Prog {
-    Prog {
-        name,
-        section: section.into(),
-        code: parts.concat(),
     }
 }
 
@@ -119,19 +96,6 @@ fn standard_probes() -> Vec<Probe> {
             },
         ),
     ]
-}
-
-fn quiet() -> RunOptions {
-    RunOptions {
-        quiet: true,
-        ..Default::default()
-    }
-}
-
-fn run_to_string(elf: &[u8], opts: &RunOptions) -> (Result<i32, RuntimeError>, String) {
-    let mut out = Vec::new();
-    let result = run(elf, opts, &mut out);
-    (result, String::from_utf8(out).expect("output is UTF-8"))
 }
 
 #[test]

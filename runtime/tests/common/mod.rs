@@ -4,7 +4,8 @@
 
 #![allow(dead_code)]
 
-use ebpfc_stdlib::meta::Metadata;
+use ebpfc_runtime::{run, RunOptions, RuntimeError};
+use ebpfc_stdlib::meta::{Attach, Format, Metadata, Probe};
 use object::write::{Object, Relocation, Symbol, SymbolId, SymbolSection};
 use object::{
     Architecture, BinaryFormat, Endianness, RelocationFlags, SectionKind, SymbolFlags, SymbolKind,
@@ -12,6 +13,7 @@ use object::{
 };
 
 pub const BPF_MAP_TYPE_PERCPU_HASH: u32 = 5;
+pub const BPF_MAP_TYPE_PERCPU_ARRAY: u32 = 6;
 pub const BPF_MAP_TYPE_RINGBUF: u32 = 27;
 const R_BPF_64_64: u32 = 1;
 const HELPER_MAP_UPDATE_ELEM: i32 = 2;
@@ -91,6 +93,58 @@ pub fn update_u64(map: &'static str, key: i32, value: i32) -> Vec<Insn> {
         mov_imm(4, 0),
         call(HELPER_MAP_UPDATE_ELEM),
     ]
+}
+
+/// A probe entry of the metadata.
+pub fn probe(program: &str, name: &str, attach: Attach) -> Probe {
+    Probe {
+        program: program.into(),
+        name: name.into(),
+        attach,
+    }
+}
+
+/// A printf format without arguments.
+pub fn format(template: &str) -> Format {
+    Format {
+        template: template.into(),
+        args: vec![],
+    }
+}
+
+/// A program made of the concatenated instruction `parts`.
+pub fn prog(name: &'static str, section: &str, parts: Vec<Vec<Insn>>) -> Prog {
+    Prog {
+        name,
+        section: section.into(),
+        code: parts.concat(),
+    }
+}
+
+/// A ring buffer map of 64 KiB.
+pub fn ringbuf(name: &'static str) -> MapDef {
+    MapDef {
+        name,
+        map_type: BPF_MAP_TYPE_RINGBUF,
+        key_size: 0,
+        value_size: 0,
+        max_entries: 1 << 16,
+    }
+}
+
+/// Options that skip the `Attaching` line.
+pub fn quiet() -> RunOptions {
+    RunOptions {
+        quiet: true,
+        ..Default::default()
+    }
+}
+
+/// Runs `elf`, returning the result and everything written to `out`.
+pub fn run_to_string(elf: &[u8], opts: &RunOptions) -> (Result<i32, RuntimeError>, String) {
+    let mut out = Vec::new();
+    let result = run(elf, opts, &mut out);
+    (result, String::from_utf8(out).expect("output is UTF-8"))
 }
 
 /// A legacy (`struct bpf_map_def`) map definition.
