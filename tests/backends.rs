@@ -2,185 +2,207 @@
 //! `--backend llvm` and `--backend bytecode`, must print the same stdout. Covers BPF's
 //! signed arithmetic, every aggregation, a tracepoint on a controlled workload, every
 //! program of `tests/differential.rs` and every example (loaded with `--dry-run`).
-
-#![cfg(feature = "llvm")]
+//! Without the `llvm` feature, `--backend llvm` must explain how to build it.
 
 mod common;
 
-use common::*;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-
-/// stdout of `ebpfc --backend BACKEND ARGS...`, which must succeed.
-fn run(backend: &str, args: &[&str]) -> String {
-    let mut all = vec!["--backend", backend];
-    all.extend_from_slice(args);
-    let out = ebpfc(&all);
-    assert!(
-        out.status.success(),
-        "--backend {backend} {args:?}: {}",
-        stderr(&out)
-    );
-    stdout(&out)
-}
-
-/// Runs `program` on both backends; returns the direct backend's output after checking
-/// that the LLVM backend printed the same.
-fn same_on_both(program: &str) -> String {
-    let direct = run("bytecode", &["-e", program]);
-    let llvm = run("llvm", &["-e", program]);
-    assert_eq!(llvm, direct, "outputs differ for {program}");
-    direct
-}
-
+#[cfg(not(feature = "llvm"))]
 #[test]
-fn signed_arithmetic_matches() {
-    if !kernel_available("signed_arithmetic_matches") {
-        return;
-    }
-    let out = same_on_both(
-        r#"BEGIN { $x = -7; printf("%d %d %d %d %u\n", $x / 2, $x % 3, $x >> 1, $x & 0xff, (uint8)$x); exit(); }"#,
-    );
-    assert!(out.starts_with("-3 -1 -4 249 249\n"), "{out}");
-}
-
-#[test]
-fn division_by_zero_and_wide_shifts_match() {
-    if !kernel_available("division_by_zero_and_wide_shifts_match") {
-        return;
-    }
-    let out = same_on_both(
-        r#"BEGIN { $z = 0; $x = 9; $s = 65; printf("%d %d %d %d\n", $x / $z, $x % $z, $x << $s, -$x / $s); exit(); }"#,
-    );
-    assert!(out.starts_with("0 9 18 0\n"), "{out}");
-}
-
-#[test]
-fn aggregations_match() {
-    if !kernel_available("aggregations_match") {
-        return;
-    }
-    let out = same_on_both(
-        "BEGIN { @c = count(); @s = sum(5); @mn = min(3); @mx = max(9); @a = avg(3); @st = stats(2); exit(); }",
-    );
-    assert!(out.contains("@c: 1\n") && out.contains("@mx: 9\n"), "{out}");
-}
-
-/// Runs `program` on `backend`; `program` must print `ready` once its probes are attached
-/// and exit when a thread named `ebpfcstop` opens a file. Runs `workload` after `ready`.
-fn run_with_workload(backend: &str, program: &str, workload: impl FnOnce()) -> String {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ebpfc"))
-        .args(["--backend", backend, "-e", program])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("ebpfc starts");
-    let mut reader = BufReader::new(child.stdout.take().expect("piped stdout"));
-    let mut first = String::new();
-    reader.read_line(&mut first).expect("ready line");
-    assert_eq!(first, "ready\n", "{backend}");
-    workload();
-    open_workload("ebpfcstop", "/etc/hostname", 1)
-        .join()
-        .unwrap();
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut reader, &mut rest).expect("output");
-    assert!(child.wait().expect("ebpfc exits").success(), "{backend}");
-    rest
-}
-
-#[test]
-fn tracepoint_with_string_keys_matches() {
-    if !kernel_available("tracepoint_with_string_keys_matches") {
-        return;
-    }
-    let program = r#"tracepoint:syscalls:sys_enter_openat /comm == "ebpfcllvm"/ { @f[str(args->filename)] = count(); }
-interval:ms:50 /@armed == 0/ { @armed = 1; printf("ready\n"); }
-tracepoint:syscalls:sys_enter_openat /comm == "ebpfcstop"/ { exit(); }"#;
-    let workload = || {
-        open_workload("ebpfcllvm", "/etc/hostname", 12)
-            .join()
-            .unwrap()
-    };
-    let direct = run_with_workload("bytecode", program, workload);
-    let llvm = run_with_workload("llvm", program, workload);
-    assert_eq!(llvm, direct);
-    assert!(llvm.contains("@f[/etc/hostname]: 12\n"), "{llvm}");
-}
-
-/// The `PROGRAMS` list of `tests/differential.rs`, read from its source: one raw string
-/// literal per line.
-fn differential_programs() -> Vec<&'static str> {
-    const SOURCE: &str = include_str!("differential.rs");
-    let list = SOURCE
-        .split_once("const PROGRAMS")
-        .and_then(|(_, rest)| rest.split_once("\n];"))
-        .map(|(list, _)| list)
-        .expect("differential.rs declares PROGRAMS");
-    list.lines()
-        .filter_map(|l| {
-            let l = l.trim();
-            l.strip_prefix("r#\"")?.strip_suffix("\"#,")
-        })
-        .collect()
-}
-
-#[test]
-fn differential_programs_match() {
-    if !kernel_available("differential_programs_match") {
-        return;
-    }
-    let programs = differential_programs();
-    assert!(programs.len() >= 20, "{programs:?}");
-    let mut failures = Vec::new();
-    for program in &programs {
-        let direct = run("bytecode", &["-e", program]);
-        let llvm = run("llvm", &["-e", program]);
-        if llvm != direct {
-            failures.push(format!("{program}\n--- bytecode\n{direct}--- llvm\n{llvm}"));
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
-    eprintln!(
-        "{} programs print the same on both backends",
-        programs.len()
-    );
-}
-
-#[test]
-fn every_example_loads_on_llvm() {
-    if !kernel_available("every_example_loads_on_llvm") {
-        return;
-    }
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    let mut examples: Vec<_> = std::fs::read_dir(dir)
-        .expect("examples/ exists")
-        .map(|e| e.expect("readable entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "bt"))
-        .collect();
-    examples.sort();
-    for file in examples {
-        run("llvm", &["--dry-run", file.to_str().unwrap()]);
-    }
-}
-
-#[test]
-fn dump_llvm_prints_the_ir() {
-    let out = ebpfc(&["--dump", "llvm", "-e", "BEGIN { @x = 1; exit(); }"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let ir = stdout(&out);
-    assert!(
-        ir.contains("define ") && ir.contains("section \".maps\""),
-        "{ir}"
-    );
+fn llvm_backend_explains_how_to_build_it() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("x.ll");
-    let out = ebpfc(&[
-        "--emit-llvm",
-        path.to_str().unwrap(),
+    let object = dir.path().join("x.o");
+    let out = common::ebpfc(&[
+        "--backend",
+        "llvm",
+        "--emit-elf",
+        object.to_str().unwrap(),
         "-e",
         "BEGIN { exit(); }",
     ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(std::fs::read_to_string(path).unwrap().contains("define "));
+    assert_eq!(out.status.code(), Some(1));
+    let err = common::stderr(&out);
+    assert!(err.contains("cargo build --features llvm"), "{err}");
+    let out = common::ebpfc(&["--dump", "llvm", "-e", "BEGIN { exit(); }"]);
+    assert!(common::stderr(&out).contains("--features llvm"));
+}
+
+#[cfg(feature = "llvm")]
+mod llvm {
+    use super::common::*;
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    /// stdout of `ebpfc --backend BACKEND ARGS...`, which must succeed.
+    fn run(backend: &str, args: &[&str]) -> String {
+        let mut all = vec!["--backend", backend];
+        all.extend_from_slice(args);
+        let out = ebpfc(&all);
+        assert!(
+            out.status.success(),
+            "--backend {backend} {args:?}: {}",
+            stderr(&out)
+        );
+        stdout(&out)
+    }
+
+    /// Runs `program` on both backends; returns the direct backend's output after checking
+    /// that the LLVM backend printed the same.
+    fn same_on_both(program: &str) -> String {
+        let direct = run("bytecode", &["-e", program]);
+        let llvm = run("llvm", &["-e", program]);
+        assert_eq!(llvm, direct, "outputs differ for {program}");
+        direct
+    }
+
+    #[test]
+    fn signed_arithmetic_matches() {
+        if !kernel_available("signed_arithmetic_matches") {
+            return;
+        }
+        let out = same_on_both(
+            r#"BEGIN { $x = -7; printf("%d %d %d %d %u\n", $x / 2, $x % 3, $x >> 1, $x & 0xff, (uint8)$x); exit(); }"#,
+        );
+        assert!(out.starts_with("-3 -1 -4 249 249\n"), "{out}");
+    }
+
+    #[test]
+    fn division_by_zero_and_wide_shifts_match() {
+        if !kernel_available("division_by_zero_and_wide_shifts_match") {
+            return;
+        }
+        let out = same_on_both(
+            r#"BEGIN { $z = 0; $x = 9; $s = 65; printf("%d %d %d %d\n", $x / $z, $x % $z, $x << $s, -$x / $s); exit(); }"#,
+        );
+        assert!(out.starts_with("0 9 18 0\n"), "{out}");
+    }
+
+    #[test]
+    fn aggregations_match() {
+        if !kernel_available("aggregations_match") {
+            return;
+        }
+        let out = same_on_both(
+            "BEGIN { @c = count(); @s = sum(5); @mn = min(3); @mx = max(9); @a = avg(3); @st = stats(2); exit(); }",
+        );
+        assert!(out.contains("@c: 1\n") && out.contains("@mx: 9\n"), "{out}");
+    }
+
+    /// Runs `program` on `backend`; `program` must print `ready` once its probes are attached
+    /// and exit when a thread named `ebpfcstop` opens a file. Runs `workload` after `ready`.
+    fn run_with_workload(backend: &str, program: &str, workload: impl FnOnce()) -> String {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ebpfc"))
+            .args(["--backend", backend, "-e", program])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("ebpfc starts");
+        let mut reader = BufReader::new(child.stdout.take().expect("piped stdout"));
+        let mut first = String::new();
+        reader.read_line(&mut first).expect("ready line");
+        assert_eq!(first, "ready\n", "{backend}");
+        workload();
+        open_workload("ebpfcstop", "/etc/hostname", 1)
+            .join()
+            .unwrap();
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut reader, &mut rest).expect("output");
+        assert!(child.wait().expect("ebpfc exits").success(), "{backend}");
+        rest
+    }
+
+    #[test]
+    fn tracepoint_with_string_keys_matches() {
+        if !kernel_available("tracepoint_with_string_keys_matches") {
+            return;
+        }
+        let program = r#"tracepoint:syscalls:sys_enter_openat /comm == "ebpfcllvm"/ { @f[str(args->filename)] = count(); }
+    interval:ms:50 /@armed == 0/ { @armed = 1; printf("ready\n"); }
+    tracepoint:syscalls:sys_enter_openat /comm == "ebpfcstop"/ { exit(); }"#;
+        let workload = || {
+            open_workload("ebpfcllvm", "/etc/hostname", 12)
+                .join()
+                .unwrap()
+        };
+        let direct = run_with_workload("bytecode", program, workload);
+        let llvm = run_with_workload("llvm", program, workload);
+        assert_eq!(llvm, direct);
+        assert!(llvm.contains("@f[/etc/hostname]: 12\n"), "{llvm}");
+    }
+
+    /// The `PROGRAMS` list of `tests/differential.rs`, read from its source: one raw string
+    /// literal per line.
+    fn differential_programs() -> Vec<&'static str> {
+        const SOURCE: &str = include_str!("differential.rs");
+        let list = SOURCE
+            .split_once("const PROGRAMS")
+            .and_then(|(_, rest)| rest.split_once("\n];"))
+            .map(|(list, _)| list)
+            .expect("differential.rs declares PROGRAMS");
+        list.lines()
+            .filter_map(|l| {
+                let l = l.trim();
+                l.strip_prefix("r#\"")?.strip_suffix("\"#,")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn differential_programs_match() {
+        if !kernel_available("differential_programs_match") {
+            return;
+        }
+        let programs = differential_programs();
+        assert!(programs.len() >= 20, "{programs:?}");
+        let mut failures = Vec::new();
+        for program in &programs {
+            let direct = run("bytecode", &["-e", program]);
+            let llvm = run("llvm", &["-e", program]);
+            if llvm != direct {
+                failures.push(format!("{program}\n--- bytecode\n{direct}--- llvm\n{llvm}"));
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+        eprintln!(
+            "{} programs print the same on both backends",
+            programs.len()
+        );
+    }
+
+    #[test]
+    fn every_example_loads_on_llvm() {
+        if !kernel_available("every_example_loads_on_llvm") {
+            return;
+        }
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        let mut examples: Vec<_> = std::fs::read_dir(dir)
+            .expect("examples/ exists")
+            .map(|e| e.expect("readable entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "bt"))
+            .collect();
+        examples.sort();
+        for file in examples {
+            run("llvm", &["--dry-run", file.to_str().unwrap()]);
+        }
+    }
+
+    #[test]
+    fn dump_llvm_prints_the_ir() {
+        let out = ebpfc(&["--dump", "llvm", "-e", "BEGIN { @x = 1; exit(); }"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let ir = stdout(&out);
+        assert!(
+            ir.contains("define ") && ir.contains("section \".maps\""),
+            "{ir}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.ll");
+        let out = ebpfc(&[
+            "--emit-llvm",
+            path.to_str().unwrap(),
+            "-e",
+            "BEGIN { exit(); }",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(std::fs::read_to_string(path).unwrap().contains("define "));
+    }
 }

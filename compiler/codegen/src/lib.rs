@@ -88,3 +88,22 @@ pub fn disassemble(module: &Module) -> Result<String, CodegenError> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(not(feature = "llvm"))]
+    #[test]
+    fn llvm_backend_without_the_feature_says_how_to_build_it() {
+        let err = emit(&Module::default(), Backend::Llvm).unwrap_err();
+        let hint = matches!(&err, CodegenError::User(m) if m.contains("--features llvm"));
+        assert!(hint, "{err}");
+    }
+
+    #[test]
+    fn instruction_counts_of_an_empty_module_are_empty() {
+        let counts = instruction_counts(&Module::default(), Backend::Bytecode).unwrap();
+        assert!(counts.is_empty());
+    }
+}
