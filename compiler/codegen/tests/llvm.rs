@@ -132,6 +132,62 @@ fn oversized_stack_is_a_user_error() {
     assert!(matches!(err, ebpfc_codegen::CodegenError::User(_)), "{err}");
 }
 
+#[test]
+fn spills_past_the_stack_limit_are_a_user_error() {
+    use ebpfc_compiler::ir::{AluOp, Arg, Base, Block, Function, Inst, Operand, Slot, SlotId};
+    use ebpfc_compiler::ir::{Term, VReg};
+    // Seven context fields stay live across a helper call next to a 512-byte slot: more
+    // values than callee-saved registers, so LLVM spills past the stack limit.
+    let mut insts = vec![Inst::Ctx { dst: VReg(0) }];
+    insts.extend((1..8).map(|i| Inst::Load {
+        dst: VReg(i),
+        base: Base::Reg(VReg(0)),
+        offset: 8 * i as i32,
+        size: 8,
+        signed: false,
+    }));
+    let call = Inst::Call {
+        dst: Some(VReg(8)),
+        helper: 14,
+        name: "get_current_pid_tgid",
+        args: vec![Arg::Slot(SlotId(0), 0)],
+    };
+    insts.push(call.clone());
+    insts.extend((1..8).map(|i| Inst::Alu {
+        dst: VReg(8),
+        op: AluOp::Add,
+        lhs: VReg(8),
+        rhs: Operand::Reg(VReg(i)),
+    }));
+    insts.push(Inst::Store {
+        base: Base::Slot(SlotId(0)),
+        offset: 504,
+        size: 8,
+        value: Operand::Reg(VReg(8)),
+    });
+    insts.push(call);
+    let function = Function {
+        name: "spiller".into(),
+        section: "raw_tp/ebpfc_begin".into(),
+        blocks: vec![Block {
+            insts,
+            term: Term::Return(Operand::Imm(0)),
+        }],
+        slots: vec![Slot { size: 512 }],
+        vregs: 9,
+    };
+    let module = Module {
+        functions: vec![function],
+        ..Module::default()
+    };
+    let err = ebpfc_codegen::emit(&module, Backend::Llvm).unwrap_err();
+    let message = err.to_string();
+    assert!(
+        matches!(err, ebpfc_codegen::CodegenError::User(_)) && message.contains("'spiller'"),
+        "{message}"
+    );
+}
+
 /// Whether kernel tests can run; announces a skip, or panics under `EBPFC_REQUIRE_KERNEL=1`.
 fn kernel_available(test: &str) -> bool {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();

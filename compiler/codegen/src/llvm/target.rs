@@ -2,6 +2,7 @@
 //! sign-extending moves), the `default<O2>` pass pipeline, object emission, and a
 //! diagnostic handler that collects LLVM's errors instead of letting LLVM exit the process.
 
+use crate::bytecode::select::STACK_LIMIT;
 use crate::CodegenError;
 use inkwell::context::Context;
 use inkwell::module::Module;
@@ -83,19 +84,26 @@ impl Diagnostics {
 
     /// Fails with the errors reported so far, if any.
     pub fn check(&self) -> Result<(), CodegenError> {
-        let errors = std::mem::take(&mut *self.errors.borrow_mut());
-        if errors.is_empty() {
-            return Ok(());
+        let mut errors = std::mem::take(&mut *self.errors.borrow_mut());
+        errors.dedup();
+        match errors.iter().find(|e| e.contains("stack limit")) {
+            Some(stack) => Err(stack_error(stack)),
+            None if errors.is_empty() => Ok(()),
+            None => Err(CodegenError::Bug(format!("LLVM: {}", errors.join("; ")))),
         }
-        let text = errors.join("; ");
-        if text.contains("stack limit") {
-            return Err(CodegenError::User(format!(
-                "the program needs more than 512 bytes of stack under the LLVM backend ({}); use fewer or shorter strings, tuples or printf arguments in one probe",
-                text.trim()
-            )));
-        }
-        Err(CodegenError::Bug(format!("LLVM: {text}")))
     }
+}
+
+/// The user error for LLVM's "stack limit exceeded" diagnostic, which names the function.
+fn stack_error(diagnostic: &str) -> CodegenError {
+    let probe = diagnostic
+        .split("in function ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or("?");
+    CodegenError::User(format!(
+        "probe '{probe}' needs more than {STACK_LIMIT} bytes of stack under the LLVM backend; use fewer or shorter strings, tuples or printf arguments in one probe"
+    ))
 }
 
 /// Records an error diagnostic in the [`Diagnostics`] behind `sink`; ignores the others.
