@@ -2,6 +2,7 @@
 //!
 //! Per function: order the reachable blocks, allocate registers, select instructions.
 
+pub mod frame;
 pub mod insn;
 pub mod regalloc;
 pub mod select;

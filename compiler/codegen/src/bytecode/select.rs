@@ -35,7 +35,7 @@ pub fn select(
     order: &[BlockId],
     alloc: &Allocation,
 ) -> Result<Selected, CodegenError> {
-    let (slot_offsets, spill_base) = frame(f, alloc)?;
+    let (slot_offsets, spill_base) = frame(f, order, alloc)?;
     let mut s = Selector {
         alloc,
         slot_offsets,
@@ -68,13 +68,13 @@ pub fn select(
 }
 
 /// Stack offsets (from r10) of each slot, and where spill slots start.
-fn frame(f: &Function, alloc: &Allocation) -> Result<(Vec<i32>, i32), CodegenError> {
-    let mut used = 0i32;
-    let mut offsets = Vec::with_capacity(f.slots.len());
-    for slot in &f.slots {
-        used += slot.size as i32;
-        offsets.push(-used);
-    }
+fn frame(
+    f: &Function,
+    order: &[BlockId],
+    alloc: &Allocation,
+) -> Result<(Vec<i32>, i32), CodegenError> {
+    let (offsets, used) = super::frame::layout(f, order);
+    let used = used as i32;
     let spill_base = -used;
     let total = used + 8 * alloc.spills as i32;
     if total > STACK_LIMIT {
