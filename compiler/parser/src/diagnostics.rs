@@ -169,10 +169,17 @@ fn has(expected: &[String], name: &str) -> bool {
 /// The expected tokens, in words.
 fn expected_phrase(expected: &[String]) -> String {
     let has = |n| has(expected, n);
-    let phrase = if has(";") && has("}") {
+    let expr = has("integer") && has("$variable");
+    let phrase = if expr && has("let") {
+        "a statement or '}'"
+    } else if has(";") && has("}") {
         "';' or '}' after the statement"
     } else if has("/end") {
         "an operator or '/' to end the predicate"
+    } else if expr && has(")") {
+        "an expression or ')'"
+    } else if expr && has("]") {
+        "an expression or ']'"
     } else if has(")") && has(",") {
         "',' or ')'"
     } else if has(")") {
@@ -183,9 +190,13 @@ fn expected_phrase(expected: &[String]) -> String {
         "']'"
     } else if has("attach point") {
         "a probe or another top-level item"
-    } else if has("identifier") && has("integer") && has("struct") {
-        "a field name or a tuple index"
-    } else if has("integer") && has("$variable") {
+    } else if has("identifier") && has("struct") && has("if") {
+        if has("integer") {
+            "a field name or a tuple index"
+        } else {
+            "a field name"
+        }
+    } else if expr {
         "an expression"
     } else if has("/") && has("{") {
         "a predicate '/.../' or '{' to start the probe body"

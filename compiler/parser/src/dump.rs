@@ -1,6 +1,7 @@
 //! A stable, indented text form of the AST: one node per line, children indented by
-//! two spaces. Spans are not printed. Used by `--dump ast` and snapshot tests, so the
-//! format only changes deliberately.
+//! two spaces. Spans are not printed. A probe lists how each attach point with parts
+//! was split (`attach uprobe ["/bin/bash", "readline"]`). Used by `--dump ast` and
+//! snapshot tests, so the format only changes deliberately.
 
 use std::fmt::Write;
 
@@ -84,6 +85,9 @@ impl Dumper {
     fn probe(&mut self, probe: &Probe) {
         let names: Vec<&str> = probe.attach.iter().map(|a| a.raw.as_str()).collect();
         self.node(format_args!("probe {}", names.join(", ")), |d| {
+            for point in probe.attach.iter().filter(|a| !a.parts.is_empty()) {
+                d.line(format_args!("attach {} {:?}", point.provider, point.parts));
+            }
             if let Some(pred) = &probe.predicate {
                 d.node("predicate", |d| d.expr(pred));
             }
@@ -303,12 +307,15 @@ fn unary_symbol(op: UnaryOp) -> &'static str {
     }
 }
 
-/// A type as C would write it: `struct task_struct *`, `string[16]`.
+/// A type as C would write it: `struct task_struct *`, `char **`, `string[16]`.
 pub fn type_text(ty: &TypeExpr) -> String {
     match &ty.kind {
         TypeKind::Named(name) => name.clone(),
         TypeKind::Tagged { keyword, name } => format!("{keyword} {name}"),
-        TypeKind::Pointer(inner) => format!("{} *", type_text(inner)),
+        TypeKind::Pointer(inner) => match type_text(inner) {
+            t if t.ends_with('*') => format!("{t}*"),
+            t => format!("{t} *"),
+        },
         TypeKind::Array(inner, 0) => format!("{}[]", type_text(inner)),
         TypeKind::Array(inner, n) => format!("{}[{n}]", type_text(inner)),
         TypeKind::Tuple(items) if items.len() == 1 => format!("({},)", type_text(&items[0])),

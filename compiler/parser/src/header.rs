@@ -120,7 +120,10 @@ pub(crate) fn split_attach(raw: &str, start: usize) -> (AttachPoint, Option<Diag
     let unnamed = probe_name_len(raw).map_or(raw, |n| &raw[n + 1..]);
     let mut pieces = split_colons(unnamed).into_iter();
     let provider = pieces.next().unwrap_or_default();
-    let parts: Vec<String> = pieces.collect();
+    let mut parts: Vec<String> = pieces.collect();
+    if optional_count(&provider, &parts) {
+        parts.pop();
+    }
     let diag = attach_problem(raw, &provider, &parts, span);
     let point = AttachPoint {
         provider,
@@ -129,6 +132,15 @@ pub(crate) fn split_attach(raw: &str, start: usize) -> (AttachPoint, Option<Diag
         span,
     };
     (point, diag)
+}
+
+/// Whether `parts` end with the empty count that `software:event:` and
+/// `hardware:event:` may be written with (the default count is then used).
+fn optional_count(provider: &str, parts: &[String]) -> bool {
+    matches!(provider, "software" | "s" | "hardware" | "h")
+        && parts.len() == 2
+        && parts[1].is_empty()
+        && !parts[0].is_empty()
 }
 
 /// The length of the `name` in `name=provider:...`, if there is one.

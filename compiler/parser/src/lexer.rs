@@ -42,6 +42,9 @@ const LOOKAHEAD: usize = 16;
 pub(crate) struct Finished {
     /// Every bracket token: its offset and its character (`(`, `)`, `[`, `]`, `{`, `}`).
     pub brackets: Vec<(usize, u8)>,
+    /// Where each skipped character or line ends: a syntax error at the next token
+    /// is a consequence of the skipped text, not another problem.
+    pub skipped: Vec<usize>,
     pub diags: Vec<Diagnostic<()>>,
     /// Lexing stopped early; what was parsed is incomplete and must be discarded.
     pub fatal: bool,
@@ -54,6 +57,7 @@ pub(crate) struct Lexer<'a> {
     /// Lexed tokens not yet handed to the parser.
     tokens: VecDeque<Spanned<'a>>,
     brackets: Vec<(usize, u8)>,
+    skipped: Vec<usize>,
     /// Currently open brackets, innermost last.
     open: Vec<u8>,
     /// At the start of a top-level item.
@@ -77,6 +81,7 @@ impl<'a> Lexer<'a> {
             inner,
             tokens: VecDeque::with_capacity(2 * LOOKAHEAD),
             brackets: Vec::new(),
+            skipped: Vec::new(),
             open: Vec::new(),
             item_start: true,
             in_header: false,
@@ -92,6 +97,7 @@ impl<'a> Lexer<'a> {
         while self.next().is_some() {}
         Finished {
             brackets: self.brackets,
+            skipped: self.skipped,
             diags: self.inner.extras,
             fatal: self.fatal,
         }
@@ -331,6 +337,7 @@ impl<'a> Lexer<'a> {
         if self.inner.slice() == "'" && self.single_quoted(span.start) {
             return;
         }
+        self.skipped.push(span.end);
         let text = self.inner.slice();
         let note = match text {
             "'" => "character literals are not supported: use a string or an integer",
@@ -379,6 +386,7 @@ impl<'a> Lexer<'a> {
     fn misplaced_preprocessor_line(&mut self, start: usize) {
         let len = line_len(self.inner.remainder());
         self.inner.bump(len);
+        self.skipped.push(start + 1 + len);
         self.inner.extras.push(
             error(
                 "a preprocessor line is not allowed here",
@@ -432,8 +440,11 @@ pub(crate) fn positional<'a>(lex: &mut logos::Lexer<'a, Tok<'a>>) -> u32 {
         let diag = error(
             "positional parameter number is too large",
             lex.span(),
-            "here",
-        );
+            "not a positional parameter",
+        )
+        .with_notes(vec![
+            "positional parameters are $1, $2, ... up to $4294967295".to_string(),
+        ]);
         lex.extras.push(diag);
         0
     })

@@ -55,16 +55,37 @@ pub fn parse(source: &str) -> Result<ast::Program, Vec<Diagnostic<()>>> {
     if lexed.fatal {
         return Err(lexed.diags);
     }
+    let (items, mut diags) = collect(source, result, issues, lexed);
+    if diags.is_empty() {
+        let program = ast::Program {
+            items,
+            span: span::Span::new(0, source.len()),
+        };
+        return match depth::check(&program) {
+            None => Ok(program),
+            Some(diag) => Err(vec![diag]),
+        };
+    }
+    diags.sort_by_key(|d| d.labels.first().map_or(0, |l| l.range.start));
+    Err(diags)
+}
+
+/// The items parsed and every diagnostic: the lexer's, the syntax errors that are
+/// not consequences of a lexical error, and those of the checks made while parsing.
+fn collect<'a>(
+    src: &'a str,
+    result: Result<Vec<ast::Item>, ParseError<'a>>,
+    issues: Vec<actions::Issue<'a>>,
+    lexed: lexer::Finished,
+) -> (Vec<ast::Item>, Vec<Diagnostic<()>>) {
     let ctx = diagnostics::Context {
-        src: source,
+        src,
         brackets: &lexed.brackets,
     };
-    // An unexpected end of input after a lexical error (an unterminated string or
-    // comment swallowing the rest) is a consequence, not a second problem.
     let lexer_failed = !lexed.diags.is_empty();
     let mut diags = lexed.diags;
     let mut report = |err: ParseError<'_>| {
-        if !(lexer_failed && matches!(err, lalrpop_util::ParseError::UnrecognizedEof { .. })) {
+        if !consequence(&err, lexer_failed, &lexed.skipped, src) {
             diags.push(ctx.parse_error(err));
         }
     };
@@ -82,16 +103,19 @@ pub fn parse(source: &str) -> Result<ast::Program, Vec<Diagnostic<()>>> {
     });
     diags.extend(checks);
     diags.extend(mistakes::bare_aggregations(bare, &items));
-    if diags.is_empty() {
-        let program = ast::Program {
-            items,
-            span: span::Span::new(0, source.len()),
-        };
-        return match depth::check(&program) {
-            None => Ok(program),
-            Some(diag) => Err(vec![diag]),
-        };
-    }
-    diags.sort_by_key(|d| d.labels.first().map_or(0, |l| l.range.start));
-    Err(diags)
+    (items, diags)
+}
+
+/// Whether a syntax error only follows from a lexical one: the end of input after a
+/// lexical error (an unterminated string or comment swallowing the rest), or a token
+/// right after a skipped character or line.
+fn consequence(err: &ParseError<'_>, lexer_failed: bool, skipped: &[usize], src: &str) -> bool {
+    use lalrpop_util::ParseError::{UnrecognizedEof, UnrecognizedToken};
+    let at = match err {
+        UnrecognizedEof { .. } => return lexer_failed,
+        UnrecognizedToken { token, .. } => token.0,
+        _ => return false,
+    };
+    let before = src[..at].trim_end().len();
+    skipped.contains(&before)
 }

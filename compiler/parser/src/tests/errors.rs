@@ -124,7 +124,7 @@ fn stray_else_is_not_blamed_on_a_semicolon() {
     let src = "BEGIN {\n  if ($x) { }\n  else { }\n  else { }\n}";
     assert_eq!(
         errors(src),
-        ["4:3: expected ';' or '}' after the statement, found 'else'"]
+        ["4:3: expected a statement or '}', found 'else'"]
     );
     let text = rendered(src);
     assert!(!text.contains("expected ';' here"), "{text}");
@@ -186,7 +186,7 @@ fn missing_closing_brace_at_end_of_file() {
     let src = "BEGIN { $x = 1;";
     assert_eq!(
         errors(src),
-        ["1:16: expected ';' or '}' after the statement, found end of file"]
+        ["1:16: expected a statement or '}', found end of file"]
     );
     assert!(rendered(src).contains("unclosed bracket opened here"));
 }

@@ -83,7 +83,7 @@ fn let_statements() {
     assert_eq!(stmt_tree("let $y = 2;"), "let $y\n  int 2\n");
     assert_eq!(
         stmt_tree("let $p: struct task_struct **;"),
-        "let $p: struct task_struct * *\n"
+        "let $p: struct task_struct **\n"
     );
 }
 

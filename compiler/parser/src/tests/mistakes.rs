@@ -92,3 +92,30 @@ fn field_names_after_a_dot() {
     let text = rendered("BEGIN { $x.y. = 1; }");
     assert!(!text.contains("'=='"), "{text}");
 }
+
+#[test]
+fn what_was_expected_is_said_for_the_position() {
+    assert_eq!(
+        errors("BEGIN { $x = 1; ) }"),
+        ["1:17: expected a statement or '}', found ')'"]
+    );
+    assert_eq!(
+        errors("BEGIN { print(, 1); }"),
+        ["1:15: expected an expression or ')', found ','"]
+    );
+    assert_eq!(
+        errors("BEGIN { $x = $t->; }"),
+        ["1:18: expected a field name, found ';'"]
+    );
+}
+
+#[test]
+fn a_skipped_character_does_not_cause_a_second_error() {
+    assert_eq!(
+        errors("BEGIN { $x = 1 ` 2; }\nEND { $ = 3; }"),
+        [
+            "1:16: unexpected character '`'",
+            "2:7: unexpected character '$'",
+        ]
+    );
+}

@@ -11,7 +11,7 @@ fn begin_end_and_tracepoint_probes() {
     );
     assert_eq!(
         t,
-        "probe BEGIN\nprobe END\nprobe tracepoint:syscalls:sys_enter_openat\nprobe tracepoint:syscalls:sys_enter_*\n"
+        "probe BEGIN\nprobe END\nprobe tracepoint:syscalls:sys_enter_openat\n  attach tracepoint [\"syscalls\", \"sys_enter_openat\"]\nprobe tracepoint:syscalls:sys_enter_*\n  attach tracepoint [\"syscalls\", \"sys_enter_*\"]\n"
     );
 }
 
@@ -37,7 +37,7 @@ fn predicates() {
     let t = tree("tracepoint:a:b /pid == 42/ { @x = 1; }");
     assert_eq!(
         t,
-        "probe tracepoint:a:b\n  predicate\n    binary ==\n      ident pid\n      int 42\n  assign\n    map @x\n    int 1\n"
+        "probe tracepoint:a:b\n  attach tracepoint [\"a\", \"b\"]\n  predicate\n    binary ==\n      ident pid\n      int 42\n  assign\n    map @x\n    int 1\n"
     );
     let t = tree("kprobe:f/arg0 / 2 > 1/{ }\nBEGIN\n/@start[tid]/\n{ }");
     assert!(t.contains("binary /\n"), "{t}");
@@ -200,7 +200,7 @@ fn comments_are_ignored() {
     let t = tree("// line\n/* block\n { */ BEGIN /* x */ { // y\n $x = 1; /* } */ }\n// end");
     assert_eq!(t, "probe BEGIN\n  assign\n    var $x\n    int 1\n");
     let t = tree("BEGIN/*c*/{ }\nkprobe:f // trailing\n{ }");
-    assert_eq!(t, "probe BEGIN\nprobe kprobe:f\n");
+    assert_eq!(t, "probe BEGIN\nprobe kprobe:f\n  attach kprobe [\"f\"]\n");
 }
 
 #[test]
