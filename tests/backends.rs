@@ -74,6 +74,10 @@ mod llvm {
             r#"BEGIN { $z = 0; $x = 9; $s = 65; printf("%d %d %d %d\n", $x / $z, $x % $z, $x << $s, -$x / $s); exit(); }"#,
         );
         assert!(out.starts_with("0 9 18 0\n"), "{out}");
+        let out = same_on_both(
+            r#"BEGIN { $x = (uint32)-9; printf("%u %d\n", $x << 65, $x >> 66); exit(); }"#,
+        );
+        assert!(out.starts_with("4294967278 1073741821\n"), "{out}");
     }
 
     #[test]

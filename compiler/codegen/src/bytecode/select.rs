@@ -214,6 +214,11 @@ impl Selector<'_> {
     }
 
     fn alu(&mut self, dst: VReg, op: AluOp, lhs: VReg, rhs: Operand) {
+        let rhs = match (op, rhs) {
+            // The verifier rejects immediate shifts of 64 or more; registers shift modulo 64.
+            (AluOp::Shl | AluOp::LShr | AluOp::AShr, Operand::Imm(i)) => Operand::Imm(i & 63),
+            _ => rhs,
+        };
         let d = self.def_reg(dst);
         let rhs_reg = match rhs {
             Operand::Imm(i) if i32::try_from(i).is_ok() => None,
