@@ -88,7 +88,9 @@ impl Context<'_> {
             labels.push(Label::primary((), span.clone()).with_message(format!("expected {want}")));
         }
         let at_eof = found == "end of file";
-        for close in [")", "]", "}"] {
+        // An early ',' leaves an argument out; it does not leave a bracket open.
+        let closes = found != "','";
+        for close in [")", "]", "}"].into_iter().filter(|_| closes) {
             if has(expected, close) && (close != "}" || at_eof) {
                 if let Some(at) = self.unclosed(span.start, close) {
                     labels.push(

@@ -134,6 +134,9 @@ impl<'a> Lexer<'a> {
             None => return false,
             Some(Ok(tok)) => {
                 let span = self.inner.span();
+                if matches!(tok, Tok::Str(_)) && !string_content_len(&self.inner.slice()[1..]).1 {
+                    self.skipped.push(span.end);
+                }
                 self.push(tok, span.start, span.end);
             }
             Some(Err(())) => self.bad_char(),
@@ -290,11 +293,15 @@ impl<'a> Lexer<'a> {
         tok
     }
 
-    /// A `}` closes its `{` and anything left open inside it.
+    /// A `}` closes its `{` and anything left open inside it. The `}` of a top-level
+    /// body also ends what its header left open (`macro m($a { }`).
     fn close_brace(&mut self, start: usize) -> Tok<'a> {
         self.stmt_tokens = 0;
         if let Some(at) = self.open.iter().rposition(|c| *c == b'{') {
             self.open.truncate(at);
+        }
+        if !self.open.contains(&b'{') {
+            self.open.clear();
         }
         self.brackets.push((start, b'}'));
         self.item_start = self.open.is_empty();
@@ -450,10 +457,9 @@ pub(crate) fn positional<'a>(lex: &mut logos::Lexer<'a, Tok<'a>>) -> u32 {
     })
 }
 
-/// Reads a string literal after its opening quote (logos callback). A string ends at
-/// its closing quote; a newline or the end of input first is an error.
-pub(crate) fn string_literal<'a>(lex: &mut logos::Lexer<'a, Tok<'a>>) -> String {
-    let rest = lex.remainder();
+/// The length of a string literal's content in `rest` (the text after its opening
+/// quote), and whether a closing quote follows it on the same line.
+fn string_content_len(rest: &str) -> (usize, bool) {
     let bytes = rest.as_bytes();
     let mut i = 0;
     while i < bytes.len() && !matches!(bytes[i], b'"' | b'\n') {
@@ -463,9 +469,16 @@ pub(crate) fn string_literal<'a>(lex: &mut logos::Lexer<'a, Tok<'a>>) -> String 
             1
         };
     }
+    (i.min(bytes.len()), bytes.get(i) == Some(&b'"'))
+}
+
+/// Reads a string literal after its opening quote (logos callback). A string ends at
+/// its closing quote; a newline or the end of input first is an error.
+pub(crate) fn string_literal<'a>(lex: &mut logos::Lexer<'a, Tok<'a>>) -> String {
+    let rest = lex.remainder();
+    let (i, closed) = string_content_len(rest);
     let open = lex.span().start;
     let decoded = decode_str(&rest[..i], open + 1, &mut lex.extras);
-    let closed = bytes.get(i) == Some(&b'"');
     lex.bump(i + usize::from(closed));
     if !closed {
         let end = open + 1 + rest[..i].trim_end_matches('\r').len();

@@ -176,7 +176,10 @@ fn apply_suffix(
             .checked_mul(scale)
             .ok_or_else(|| too_large(text, span)),
         _ => {
-            let note = if radix == 16 {
+            let note = if scale.is_some() {
+                "duration suffixes (ns, us, ms, s, m, h, d) follow decimal integers only"
+                    .to_string()
+            } else if radix == 16 {
                 digits_note(16)
             } else {
                 SUFFIX_NOTE.to_string()

@@ -119,3 +119,23 @@ fn a_skipped_character_does_not_cause_a_second_error() {
         ]
     );
 }
+
+#[test]
+fn broken_signatures_recover_at_the_body() {
+    assert_eq!(
+        errors("fn twice($x) { return $x * 2; }\nmacro m($a { $a }\nBEGIN { $y = ; }"),
+        [
+            "1:12: expected ':', found ')'",
+            "2:12: expected ',' or ')', found '{'",
+            "3:14: expected an expression, found ';'",
+        ]
+    );
+}
+
+#[test]
+fn an_unterminated_string_is_reported_alone() {
+    assert_eq!(
+        errors("BEGIN { \"unterminated }\nEND { printf(\"ok\\n\"); }"),
+        ["1:9: unterminated string"]
+    );
+}
