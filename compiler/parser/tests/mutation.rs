@@ -123,6 +123,10 @@ struct Outcome {
 }
 
 fn main() {
+    if filtered_out() {
+        eprintln!("mutation: skipped (filtered out)");
+        return;
+    }
     let corpus = corpus();
     assert!(!corpus.is_empty(), "no corpus files found");
     let outcome = std::thread::Builder::new()
@@ -139,6 +143,19 @@ fn main() {
         report(&outcome.kept);
         std::process::exit(1);
     }
+}
+
+/// Whether `cargo test FILTER` names other tests only: like libtest, run when no
+/// filter is given or one is part of this test's name.
+fn filtered_out() -> bool {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let filters: Vec<&String> = args
+        .iter()
+        .enumerate()
+        .filter(|(i, a)| !a.starts_with('-') && (*i == 0 || args[i - 1] != "--skip"))
+        .map(|(_, a)| a)
+        .collect();
+    !filters.is_empty() && !filters.iter().any(|f| "mutation".contains(f.as_str()))
 }
 
 /// The text of every corpus file, in a fixed order.
