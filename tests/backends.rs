@@ -119,18 +119,60 @@ mod llvm {
         if !kernel_available("tracepoint_with_string_keys_matches") {
             return;
         }
-        let program = r#"tracepoint:syscalls:sys_enter_openat /comm == "ebpfcllvm"/ { @f[str(args->filename)] = count(); }
-    interval:ms:50 /@armed == 0/ { @armed = 1; printf("ready\n"); }
-    tracepoint:syscalls:sys_enter_openat /comm == "ebpfcstop"/ { exit(); }"#;
+        let program = format!(
+            r#"tracepoint:syscalls:sys_enter_openat /comm == "ebpfcllvm"/ {{ @f[str(args->filename)] = count(); @h[str(args->filename)] = sum(2); }}
+{READY}"#
+        );
         let workload = || {
             open_workload("ebpfcllvm", "/etc/hostname", 12)
                 .join()
                 .unwrap()
         };
-        let direct = run_with_workload("bytecode", program, workload);
-        let llvm = run_with_workload("llvm", program, workload);
+        let direct = run_with_workload("bytecode", &program, workload);
+        let llvm = run_with_workload("llvm", &program, workload);
         assert_eq!(llvm, direct);
         assert!(llvm.contains("@f[/etc/hostname]: 12\n"), "{llvm}");
+        assert!(llvm.contains("@h[/etc/hostname]: 24\n"), "{llvm}");
+    }
+
+    /// Stops the programs of [`run_with_workload`]: prints `ready` once attached, exits
+    /// when a thread named `ebpfcstop` opens a file.
+    const READY: &str = r#"interval:ms:50 /@armed == 0/ { @armed = 1; printf("ready\n"); }
+tracepoint:syscalls:sys_enter_openat /comm == "ebpfcstop"/ { exit(); }"#;
+
+    #[test]
+    fn probe_sharing_stack_bytes_matches() {
+        if !kernel_available("probe_sharing_stack_bytes_matches") {
+            return;
+        }
+        // Seven string keys need more stack than eBPF has unless their buffers share
+        // bytes. There is no predicate, so only the lines of a path no one else opens
+        // are compared.
+        let maps = ["a", "b", "c", "d", "e", "f", "g"];
+        let body: String = maps
+            .iter()
+            .map(|m| format!("@{m}[str(args->filename)] = count(); "))
+            .collect();
+        let program = format!("tracepoint:syscalls:sys_enter_openat {{ {body}}}\n{READY}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ebpfc-shared-frame");
+        std::fs::write(&path, "x").unwrap();
+        let path: &'static str = Box::leak(path.to_string_lossy().into_owned().into_boxed_str());
+        let lines = |backend: &str| {
+            let out = run_with_workload(backend, &program, || {
+                open_workload("ebpfcframe", path, 9).join().unwrap()
+            });
+            let mine: Vec<String> = out
+                .lines()
+                .filter(|l| l.contains(path))
+                .map(str::to_string)
+                .collect();
+            mine
+        };
+        let direct = lines("bytecode");
+        let want: Vec<String> = maps.iter().map(|m| format!("@{m}[{path}]: 9")).collect();
+        assert_eq!(direct, want);
+        assert_eq!(lines("llvm"), want);
     }
 
     /// The `PROGRAMS` list of `tests/differential.rs`, read from its source: one raw string

@@ -1,7 +1,8 @@
-//! The LLVM backend against the direct one, on every snapshot case program and a few
-//! arithmetic edge cases: both produce objects with the same maps, programs and sections,
-//! and the kernel's verifier accepts every LLVM-compiled program (when root; skipped
-//! loudly otherwise, failing instead when `EBPFC_REQUIRE_KERNEL=1`).
+//! The LLVM backend against the direct one, on every snapshot case program, a few
+//! arithmetic edge cases and a probe whose slots fit the stack only when they share
+//! bytes: both produce objects with the same maps, programs and sections, and the
+//! kernel's verifier accepts every LLVM-compiled program (when root; skipped loudly
+//! otherwise, failing instead when `EBPFC_REQUIRE_KERNEL=1`).
 
 #![cfg(feature = "llvm")]
 
@@ -17,6 +18,8 @@ const EXTRA: &[&str] = &[
     r#"BEGIN { $x = -7; printf("%d %d %d %d %u\n", $x / 2, $x % 3, $x >> 1, $x & 0xff, (uint8)$x); exit(); }"#,
     r#"BEGIN { $z = 0; $x = 9; printf("%d %d %d %d\n", $x / $z, $x % $z, $x << 65, $x >> $x); exit(); }"#,
     r#"BEGIN { @c = count(); @s = sum(5); @mn = min(3); @mx = max(9); @a = avg(3); @st = stats(2); exit(); }"#,
+    // More slot bytes than the stack holds, in statements whose buffers can share bytes.
+    r#"tracepoint:syscalls:sys_enter_openat { @a[str(args->filename)] = count(); @b[str(args->filename)] = count(); @c[str(args->filename)] = count(); @d[str(args->filename)] = count(); @e[str(args->filename)] = count(); @f[str(args->filename)] = count(); @g[str(args->filename)] = count(); }"#,
 ];
 
 fn workspace() -> PathBuf {
@@ -124,10 +127,17 @@ fn instruction_counts_cover_every_program() {
 
 #[test]
 fn oversized_stack_is_a_user_error() {
+    use ebpfc_compiler::ir::{Base, Inst, Operand, Slot, SlotId};
     let mut module = compile(EXTRA[0]);
-    module.functions[0]
-        .slots
-        .push(ebpfc_compiler::ir::Slot { size: 1024 });
+    let f = &mut module.functions[0];
+    let big = SlotId(f.slots.len() as u32);
+    f.slots.push(Slot { size: 1024 });
+    f.blocks[0].insts.push(Inst::Store {
+        base: Base::Slot(big),
+        offset: 1016,
+        size: 8,
+        value: Operand::Imm(1),
+    });
     let err = ebpfc_codegen::emit(&module, Backend::Llvm).unwrap_err();
     assert!(matches!(err, ebpfc_codegen::CodegenError::User(_)), "{err}");
 }

@@ -53,7 +53,7 @@ fn function(module: &Module, f: &Function) -> Result<Program, CodegenError> {
 }
 
 /// Blocks reachable from the entry, in index order.
-fn reachable(f: &Function) -> Vec<BlockId> {
+pub(crate) fn reachable(f: &Function) -> Vec<BlockId> {
     let mut seen = vec![false; f.blocks.len()];
     let mut stack = vec![BlockId(0)];
     while let Some(b) = stack.pop() {

@@ -1,15 +1,19 @@
 //! IR to LLVM IR: one global per map in `.maps`, one function `i64 name(ptr ctx)` per
 //! IR function, placed in the function's section.
 //!
-//! Every vreg is an `i64` alloca and every slot an 8-byte-aligned `[N x i8]` alloca, all
-//! in an `entry` block that jumps to IR block 0; the optimizer promotes the vregs to SSA.
-//! Each IR block becomes one LLVM block of the same index.
+//! Every vreg is an `i64` alloca, promoted to SSA by the optimizer. Every slot is an
+//! 8-byte-aligned `[N x i8]` alloca when all slots together fit the BPF stack; otherwise
+//! the slots share one frame alloca laid out as the direct backend lays out its frame
+//! (slots with disjoint lifetimes share bytes). The allocas live in an `entry` block that
+//! jumps to IR block 0; each IR block becomes one LLVM block of the same index.
 
 use super::inst::Lowering;
+use crate::bytecode::frame;
 use crate::bytecode::select::STACK_LIMIT;
 use crate::CodegenError;
 use ebpfc_compiler::ir::{self, Cmp, Term};
 use inkwell::basic_block::BasicBlock;
+use inkwell::builder::Builder;
 use inkwell::context::Context;
 use inkwell::module::{Linkage, Module};
 use inkwell::targets::TargetMachine;
@@ -57,7 +61,6 @@ fn function<'ctx>(
     maps: &[GlobalValue<'ctx>],
     f: &ir::Function,
 ) -> Result<(), CodegenError> {
-    check_stack(f)?;
     let ptr = cx.ptr_type(AddressSpace::default());
     let func = module.add_function(&f.name, cx.i64_type().fn_type(&[ptr.into()], false), None);
     func.set_section(Some(&f.section));
@@ -97,36 +100,67 @@ fn function<'ctx>(
     Ok(())
 }
 
-/// The direct backend's stack check: the slots alone must fit in the BPF stack.
-fn check_stack(f: &ir::Function) -> Result<(), CodegenError> {
-    let used: i64 = f.slots.iter().map(|s| i64::from(s.size)).sum();
-    if used > i64::from(STACK_LIMIT) {
-        return Err(CodegenError::User(format!(
-            "probe '{}' needs {used} bytes of stack but eBPF allows {STACK_LIMIT}; use fewer or shorter strings, tuples or printf arguments in one probe",
-            f.name
-        )));
-    }
-    Ok(())
-}
-
 fn slots<'ctx>(
     cx: &'ctx Context,
-    builder: &inkwell::builder::Builder<'ctx>,
+    builder: &Builder<'ctx>,
     f: &ir::Function,
 ) -> Result<Vec<PointerValue<'ctx>>, CodegenError> {
+    let sum: u64 = f.slots.iter().map(|s| u64::from(s.size)).sum();
+    if sum > STACK_LIMIT as u64 {
+        return shared_frame(cx, builder, f);
+    }
     f.slots
         .iter()
         .enumerate()
-        .map(|(i, slot)| {
-            let alloca =
-                builder.build_alloca(cx.i8_type().array_type(slot.size), &format!("slot{i}"))?;
-            if let Some(inst) = alloca.as_instruction() {
-                inst.set_alignment(8)
-                    .map_err(|e| CodegenError::Bug(format!("slot alignment: {e}")))?;
-            }
-            Ok(alloca)
+        .map(|(i, slot)| aligned_alloca(cx, builder, slot.size, &format!("slot{i}")))
+        .collect()
+}
+
+/// One frame for all slots, at the direct backend's offsets: slots whose lifetimes do not
+/// overlap share bytes.
+fn shared_frame<'ctx>(
+    cx: &'ctx Context,
+    builder: &Builder<'ctx>,
+    f: &ir::Function,
+) -> Result<Vec<PointerValue<'ctx>>, CodegenError> {
+    let (offsets, total) = frame::layout(f, &crate::bytecode::reachable(f));
+    if total > STACK_LIMIT as u32 {
+        return Err(CodegenError::User(format!(
+            "probe '{}' needs {total} bytes of stack but eBPF allows {STACK_LIMIT}; use fewer or shorter strings, tuples or printf arguments in one probe",
+            f.name
+        )));
+    }
+    let base = aligned_alloca(cx, builder, total, "frame")?;
+    offsets
+        .iter()
+        .zip(&f.slots)
+        .map(|(offset, slot)| {
+            // `layout` gives the offset of the slot's end below the frame's top; a slot
+            // that is never referenced (offset 0) is placed at the frame's start.
+            let low = u64::try_from(-offset)
+                .unwrap_or(0)
+                .saturating_sub(u64::from(slot.size));
+            let index = cx.i64_type().const_int(low, false);
+            // SAFETY: a constant byte offset inside the frame alloca (`low + size <= total`).
+            let ptr = unsafe { builder.build_in_bounds_gep(cx.i8_type(), base, &[index], "") };
+            Ok(ptr?)
         })
         .collect()
+}
+
+/// An 8-byte-aligned `[size x i8]` alloca.
+fn aligned_alloca<'ctx>(
+    cx: &'ctx Context,
+    builder: &Builder<'ctx>,
+    size: u32,
+    name: &str,
+) -> Result<PointerValue<'ctx>, CodegenError> {
+    let alloca = builder.build_alloca(cx.i8_type().array_type(size), name)?;
+    if let Some(inst) = alloca.as_instruction() {
+        inst.set_alignment(8)
+            .map_err(|e| CodegenError::Bug(format!("slot alignment: {e}")))?;
+    }
+    Ok(alloca)
 }
 
 fn term<'ctx>(
