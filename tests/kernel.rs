@@ -108,12 +108,7 @@ fn emitted_object_loads_in_bpftool_and_runs_later() {
         script.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let pin = format!("/sys/fs/bpf/ebpfc_test_{}", std::process::id());
-    let load = Command::new("bpftool")
-        .args(["prog", "loadall", object.to_str().unwrap(), &pin])
-        .output()
-        .unwrap();
-    let _ = std::fs::remove_dir_all(&pin);
+    let load = bpftool_loadall(&object, "test");
     assert!(
         load.status.success(),
         "bpftool: {}",

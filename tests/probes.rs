@@ -198,12 +198,7 @@ fn kprobes_load_then_fail_to_attach_with_a_reason() {
     let program = "kprobe:vfs_read { @ = count(); } kretprobe:vfs_read { @r = count(); }";
     let out = ebpfc(&["--emit-elf", object.to_str().unwrap(), "-e", program]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let pin = format!("/sys/fs/bpf/ebpfc_kprobe_{}", std::process::id());
-    let load = Command::new("bpftool")
-        .args(["prog", "loadall", object.to_str().unwrap(), &pin])
-        .output()
-        .unwrap();
-    let _ = std::fs::remove_dir_all(&pin);
+    let load = bpftool_loadall(&object, "kprobe");
     assert!(
         load.status.success(),
         "the verifier accepts kprobe programs: {}",

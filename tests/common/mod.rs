@@ -80,3 +80,20 @@ pub fn open_workload(name: &str, path: &'static str, times: usize) -> std::threa
         })
         .expect("workload thread starts")
 }
+
+/// Loads every program of `object` with `bpftool prog loadall` (pinned under a
+/// per-process directory that is removed again) and returns bpftool's output.
+pub fn bpftool_loadall(object: &std::path::Path, tag: &str) -> Output {
+    let pin = format!("/sys/fs/bpf/ebpfc_{tag}_{}", std::process::id());
+    let load = Command::new("bpftool")
+        .args([
+            "prog",
+            "loadall",
+            object.to_str().expect("UTF-8 path"),
+            &pin,
+        ])
+        .output()
+        .expect("bpftool runs");
+    let _ = std::fs::remove_dir_all(&pin);
+    load
+}
