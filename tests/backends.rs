@@ -29,8 +29,6 @@ fn llvm_backend_explains_how_to_build_it() {
 #[cfg(feature = "llvm")]
 mod llvm {
     use super::common::*;
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
 
     /// stdout of `ebpfc --backend BACKEND ARGS...`, which must succeed.
     fn run(backend: &str, args: &[&str]) -> String {
@@ -91,29 +89,6 @@ mod llvm {
         assert!(out.contains("@c: 1\n") && out.contains("@mx: 9\n"), "{out}");
     }
 
-    /// Runs `program` on `backend`; `program` must print `ready` once its probes are attached
-    /// and exit when a thread named `ebpfcstop` opens a file. Runs `workload` after `ready`.
-    fn run_with_workload(backend: &str, program: &str, workload: impl FnOnce()) -> String {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ebpfc"))
-            .args(["--backend", backend, "-e", program])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("ebpfc starts");
-        let mut reader = BufReader::new(child.stdout.take().expect("piped stdout"));
-        let mut first = String::new();
-        reader.read_line(&mut first).expect("ready line");
-        assert_eq!(first, "ready\n", "{backend}");
-        workload();
-        open_workload("ebpfcstop", "/etc/hostname", 1)
-            .join()
-            .unwrap();
-        let mut rest = String::new();
-        std::io::Read::read_to_string(&mut reader, &mut rest).expect("output");
-        assert!(child.wait().expect("ebpfc exits").success(), "{backend}");
-        rest
-    }
-
     #[test]
     fn tracepoint_with_string_keys_matches() {
         if !kernel_available("tracepoint_with_string_keys_matches") {
@@ -128,17 +103,12 @@ mod llvm {
                 .join()
                 .unwrap()
         };
-        let direct = run_with_workload("bytecode", &program, workload);
-        let llvm = run_with_workload("llvm", &program, workload);
+        let direct = run_with_workload(&["--backend", "bytecode"], &program, workload);
+        let llvm = run_with_workload(&["--backend", "llvm"], &program, workload);
         assert_eq!(llvm, direct);
         assert!(llvm.contains("@f[/etc/hostname]: 12\n"), "{llvm}");
         assert!(llvm.contains("@h[/etc/hostname]: 24\n"), "{llvm}");
     }
-
-    /// Stops the programs of [`run_with_workload`]: prints `ready` once attached, exits
-    /// when a thread named `ebpfcstop` opens a file.
-    const READY: &str = r#"interval:ms:50 /@armed == 0/ { @armed = 1; printf("ready\n"); }
-tracepoint:syscalls:sys_enter_openat /comm == "ebpfcstop"/ { exit(); }"#;
 
     #[test]
     fn probe_sharing_stack_bytes_matches() {
@@ -159,7 +129,7 @@ tracepoint:syscalls:sys_enter_openat /comm == "ebpfcstop"/ { exit(); }"#;
         std::fs::write(&path, "x").unwrap();
         let path: &'static str = Box::leak(path.to_string_lossy().into_owned().into_boxed_str());
         let lines = |backend: &str| {
-            let out = run_with_workload(backend, &program, || {
+            let out = run_with_workload(&["--backend", backend], &program, || {
                 open_workload("ebpfcframe", path, 9).join().unwrap()
             });
             let mine: Vec<String> = out

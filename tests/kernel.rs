@@ -4,8 +4,6 @@
 mod common;
 
 use common::*;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 
 #[test]
 fn hello_prints_and_exits_zero() {
@@ -27,34 +25,6 @@ fn exit_code_is_the_programs() {
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
 }
 
-/// Runs `program` (which must print `ready` once its probes are attached and exit when
-/// a thread named `ebpfcstop` opens a file), runs `workload` once `ready` is printed,
-/// and returns stdout.
-fn run_with_workload(program: &str, workload: impl FnOnce()) -> String {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ebpfc"))
-        .args(["-e", program])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("ebpfc starts");
-    let mut reader = BufReader::new(child.stdout.take().expect("piped stdout"));
-    let mut first = String::new();
-    reader.read_line(&mut first).expect("ready line");
-    assert_eq!(first, "ready\n");
-    workload();
-    open_workload("ebpfcstop", "/etc/hostname", 1)
-        .join()
-        .unwrap();
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut reader, &mut rest).expect("output");
-    assert!(child.wait().expect("ebpfc exits").success());
-    rest
-}
-
-/// Probes attach in order, so once the interval probe fires the tracepoints are live.
-const READY: &str = r#"interval:ms:50 /@armed == 0/ { @armed = 1; printf("ready\n"); }
-tracepoint:syscalls:sys_enter_openat /comm == "ebpfcstop"/ { exit(); }"#;
-
 #[test]
 fn tracepoint_counts_an_exact_workload() {
     if !kernel_available("tracepoint_counts_an_exact_workload") {
@@ -63,7 +33,7 @@ fn tracepoint_counts_an_exact_workload() {
     let program = format!(
         "tracepoint:syscalls:sys_enter_openat /comm == \"ebpfcwork\"/ {{ @[comm] = count(); @files[str(args->filename)] = count(); }}\n{READY}"
     );
-    let out = run_with_workload(&program, || {
+    let out = run_with_workload(&[], &program, || {
         open_workload("ebpfcwork", "/etc/hostname", 25)
             .join()
             .unwrap()
@@ -82,7 +52,7 @@ fn aggregations_see_tracepoint_fields() {
     let program = format!(
         "tracepoint:syscalls:sys_enter_openat /comm == \"ebpfcagg\"/ {{ @flags = lhist(args->flags & 3, 0, 4, 1); @s = sum(1); @m = max(args->flags & 3); }}\n{READY}"
     );
-    let out = run_with_workload(&program, || {
+    let out = run_with_workload(&[], &program, || {
         open_workload("ebpfcagg", "/etc/hostname", 4)
             .join()
             .unwrap()

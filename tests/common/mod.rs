@@ -97,3 +97,34 @@ pub fn bpftool_loadall(object: &std::path::Path, tag: &str) -> Output {
     let _ = std::fs::remove_dir_all(&pin);
     load
 }
+
+/// A probe pair for [`run_with_workload`]: prints `ready` once attached (probes attach in
+/// order, so the tracepoints before it are live), and exits when a thread named
+/// `ebpfcstop` opens a file.
+pub const READY: &str = r#"interval:ms:50 /@armed == 0/ { @armed = 1; printf("ready\n"); }
+tracepoint:syscalls:sys_enter_openat /comm == "ebpfcstop"/ { exit(); }"#;
+
+/// Runs `ebpfc ARGS -e PROGRAM`, where `program` ends with [`READY`]; runs `workload`
+/// once `ready` is printed, then stops the run and returns the rest of stdout.
+pub fn run_with_workload(args: &[&str], program: &str, workload: impl FnOnce()) -> String {
+    use std::io::{BufRead, BufReader, Read};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ebpfc"))
+        .args(args)
+        .args(["-e", program])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("ebpfc starts");
+    let mut reader = BufReader::new(child.stdout.take().expect("piped stdout"));
+    let mut first = String::new();
+    reader.read_line(&mut first).expect("ready line");
+    assert_eq!(first, "ready\n", "{args:?}");
+    workload();
+    open_workload("ebpfcstop", "/etc/hostname", 1)
+        .join()
+        .unwrap();
+    let mut rest = String::new();
+    reader.read_to_string(&mut rest).expect("output");
+    assert!(child.wait().expect("ebpfc exits").success(), "{args:?}");
+    rest
+}
