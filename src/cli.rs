@@ -56,11 +56,17 @@ pub struct Args {
     /// Code generator.
     #[arg(long, value_enum, default_value = "bytecode")]
     pub backend: BackendArg,
+    /// Read kernel types from this BTF file (raw BTF or an ELF with a .BTF section)
+    /// instead of /sys/kernel/btf/vmlinux.
+    #[arg(long, value_name = "FILE")]
+    pub btf: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Stage {
     Ast,
+    /// Every expression with its type.
+    Typed,
     Ir,
     Asm,
     Llvm,
@@ -138,6 +144,11 @@ pub fn run(args: &Args) -> Result<u8, Failure> {
     let options = ebpfc_compiler::Options {
         cpid: child.as_ref().map(PausedChild::pid),
         params: positional_params(args),
+        btf: match &args.btf {
+            Some(path) => ebpfc_compiler::ctypes::BtfChoice::File(path.clone()),
+            None => ebpfc_compiler::ctypes::BtfChoice::System,
+        },
+        record_types: matches!(args.dump, Some(Stage::Typed)),
     };
     let module = ebpfc_compiler::compile_with(&program, &TraceFs::system(), &options)
         .map_err(|e| compile_failure(e, &source))?;
@@ -145,6 +156,13 @@ pub fn run(args: &Args) -> Result<u8, Failure> {
         return Ok(0);
     }
     match args.dump {
+        Some(Stage::Typed) => {
+            print!(
+                "{}",
+                ebpfc_compiler::typed_dump::dump(&module, &source.text)
+            );
+            return Ok(0);
+        }
         Some(Stage::Ir) => {
             print!("{}", ebpfc_compiler::ir_dump::dump(&module));
             return Ok(0);

@@ -28,6 +28,9 @@ pub struct Module {
     pub maps: Vec<MapDef>,
     /// What the runtime needs (probes, user maps, printf formats).
     pub meta: meta::Metadata,
+    /// Each expression's (function index, span, type) when compiled with
+    /// `record_types`; empty otherwise.
+    pub typed: Vec<(usize, Span, crate::types::Type)>,
 }
 
 /// A BPF map as the object declares it.

@@ -9,6 +9,8 @@
 
 pub mod btf;
 pub mod builder;
+pub mod cdecl;
+pub mod ctypes;
 pub mod error;
 pub mod helpers;
 pub mod ir;
@@ -18,6 +20,7 @@ pub mod probes;
 pub mod probes_perf;
 pub mod suggest;
 pub mod tracefs;
+pub mod typed_dump;
 pub mod types;
 
 use ebpfc_parser::ast;
@@ -43,6 +46,10 @@ pub struct Options {
     pub cpid: Option<u32>,
     /// Positional parameters: `$1` is `params[0]`.
     pub params: Vec<String>,
+    /// Which BTF describes the kernel's types.
+    pub btf: ctypes::BtfChoice,
+    /// Record every expression's type in [`Module::typed`] (for `--dump typed`).
+    pub record_types: bool,
 }
 
 /// Compiles a parsed program to IR, using `tracefs` for tracepoint formats.
@@ -65,8 +72,12 @@ pub fn compile_with(
         learning: true,
         cpid: options.cpid,
         params: options.params.clone(),
+        types: script_types(program, options, &mut diags),
         ..Default::default()
     };
+    if !diags.is_empty() {
+        return Err(diags.into());
+    }
     lower_all(&probes, &mut state);
     for (i, sig) in state.maps.values_mut().enumerate() {
         sig.id = MapId(i as u32);
@@ -75,11 +86,33 @@ pub fn compile_with(
     state.formats.clear();
     state.strings.clear();
     state.learning = false;
+    state.typed = options.record_types.then(Vec::new);
     let functions = lower_all(&probes, &mut state);
     if !state.diags.is_empty() {
         return Err(std::mem::take(&mut state.diags).into());
     }
     Ok(assemble(functions, &probes, state))
+}
+
+/// The type environment with the script's own C definitions and `#define`s.
+fn script_types(
+    program: &ast::Program,
+    options: &Options,
+    diags: &mut Diagnostics,
+) -> ctypes::TypeEnv {
+    let mut types = ctypes::TypeEnv::new(options.btf.clone());
+    for item in &program.items {
+        match item {
+            ast::Item::Preprocessor(line) => types.preprocessor(&line.node),
+            ast::Item::CDefinition(text) => {
+                if let Err(msg) = types.define(&text.node) {
+                    diags.push(error::error(msg, text.span, "in this definition"));
+                }
+            }
+            _ => {}
+        }
+    }
+    types
 }
 
 /// Every probe block with its expanded targets.
@@ -113,6 +146,7 @@ fn lower_all(probes: &[(&ast::Probe, Vec<Target>)], state: &mut ModuleState) -> 
     let mut functions = Vec::new();
     for (probe, targets) in probes {
         for target in targets {
+            state.function = functions.len();
             let mut lower = Lower::new(state, target);
             lower.probe(probe);
             let name = format!("probe{}", functions.len());
@@ -169,5 +203,6 @@ fn assemble(
         functions,
         maps,
         meta,
+        typed: state.typed.unwrap_or_default(),
     }
 }

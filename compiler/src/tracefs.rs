@@ -11,6 +11,8 @@ pub struct TpField {
     pub name: String,
     pub offset: u32,
     pub ty: FieldType,
+    /// The C type as the format file spells it (`const char *`, `struct foo *`).
+    pub ctype: String,
 }
 
 /// How a field is stored in the record.
@@ -125,6 +127,7 @@ fn parse_field_line(line: &str) -> Option<TpField> {
         name,
         offset: offset?,
         ty,
+        ctype,
     })
 }
 

@@ -1,7 +1,25 @@
 //! The types of the language as the type checker sees them.
 
+use crate::btf::TypeId;
 use ebpfc_stdlib::meta;
 use std::fmt;
+
+/// A struct or union type by name; its members are looked up on demand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StructRef {
+    /// `struct task_struct`, `union u`, or the script's own definition's name.
+    pub name: String,
+    pub size: u32,
+    pub origin: Origin,
+}
+
+/// Where a struct's definition lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Btf(TypeId),
+    /// The `n`th struct defined in the script.
+    Script(usize),
+}
 
 /// The type of an expression.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,7 +32,11 @@ pub enum Type {
     Ptr { pointee: Box<Type>, user: bool },
     /// A tuple (also the type of a multi-part map key).
     Tuple(Vec<Type>),
-    /// The tracepoint `args` structure of the current probe.
+    /// A C struct or union in memory: from kernel BTF or defined in the script.
+    Struct(StructRef),
+    /// A fixed-size C array in memory.
+    Array { elem: Box<Type>, len: u32 },
+    /// The `args` structure of the current probe.
     Args,
     /// No value (statements, `exit()`, `printf()`).
     Void,
@@ -49,6 +71,8 @@ impl Type {
             Type::Str { size } => *size,
             Type::Ptr { .. } => 8,
             Type::Tuple(fields) => tuple_layout(fields).1,
+            Type::Struct(s) => s.size,
+            Type::Array { elem, len } => elem.size().saturating_mul(*len),
             Type::Args | Type::Void => 0,
         }
     }
@@ -60,6 +84,8 @@ impl Type {
             Type::Ptr { .. } => 8,
             Type::Tuple(fields) => fields.iter().map(Type::align).max().unwrap_or(1),
             Type::Str { .. } => 8,
+            Type::Struct(s) => natural_align(s.size),
+            Type::Array { elem, .. } => elem.align(),
             Type::Args | Type::Void => 1,
         }
     }
@@ -97,12 +123,50 @@ impl Type {
                     .collect();
                 meta::Ty::Tuple { fields, size }
             }
-            Type::Ptr { .. } | Type::Args | Type::Void => meta::Ty::Int {
-                size: 8,
-                signed: false,
-            },
+            Type::Ptr { .. } | Type::Struct(_) | Type::Array { .. } | Type::Args | Type::Void => {
+                meta::Ty::Int {
+                    size: 8,
+                    signed: false,
+                }
+            }
         }
     }
+}
+
+/// The integer type a language or C type name means (`uint32`, `unsigned long`, `u8`).
+pub fn int_type_named(name: &str) -> Option<Type> {
+    let (signed, bits) = match name {
+        "int8" | "char" | "signed char" | "int8_t" | "s8" | "__s8" => (true, 8),
+        "uint8" | "u8" | "__u8" | "unsigned char" | "uint8_t" | "bool" | "_Bool" => (false, 8),
+        "int16" | "short" | "short int" | "int16_t" | "s16" | "__s16" => (true, 16),
+        "uint16" | "u16" | "__u16" | "uint16_t" | "unsigned short" | "unsigned short int" => {
+            (false, 16)
+        }
+        "int32" | "int" | "signed" | "signed int" | "int32_t" | "s32" | "__s32" => (true, 32),
+        "uint32" | "u32" | "__u32" | "unsigned int" | "unsigned" | "uint32_t" => (false, 32),
+        "int64" | "long" | "long int" | "long long" | "long long int" | "int64_t" | "s64"
+        | "__s64" => (true, 64),
+        "uint64"
+        | "u64"
+        | "__u64"
+        | "unsigned long"
+        | "unsigned long int"
+        | "unsigned long long"
+        | "unsigned long long int"
+        | "uint64_t"
+        | "size_t" => (false, 64),
+        _ => return None,
+    };
+    Some(Type::Int {
+        size: bits / 8,
+        signed,
+    })
+}
+
+/// The alignment a C aggregate of `size` bytes most likely has: the largest power of two
+/// up to 8 that divides its size (BTF records sizes, not alignments).
+pub fn natural_align(size: u32) -> u32 {
+    [8, 4, 2].into_iter().find(|a| size.is_multiple_of(*a)).unwrap_or(1)
 }
 
 /// Offsets of each field laid out in order with natural alignment, and the total size
@@ -138,6 +202,8 @@ impl fmt::Display for Type {
                 }
                 write!(f, ")")
             }
+            Type::Struct(s) => write!(f, "{}", s.name),
+            Type::Array { elem, len } => write!(f, "{elem}[{len}]"),
             Type::Args => write!(f, "args"),
             Type::Void => write!(f, "none"),
         }

@@ -1,6 +1,7 @@
 //! One snapshot per case file per stage: `cases/<stage>/NAME.bt` is compiled against the
 //! committed tracefs fixtures and the stage's output is snapshotted after the source.
-//! Stages: `ast` (parse tree), `ir` (typed IR), `asm` (direct backend disassembly),
+//! Kernel types come from the committed BTF fixture.
+//! Stages: `ast` (parse tree), `typed` (each expression's type), `ir` (typed IR), `asm` (direct backend disassembly),
 //! `diagnostics` (rendered errors), and with the `llvm` feature `llvm` (the LLVM
 //! backend's optimized IR).
 
@@ -21,10 +22,29 @@ fn name_of(path: &Path) -> String {
 }
 
 /// Parses and compiles `source`, rendering any diagnostics into the returned error.
+/// Compiler options that read kernel types from the committed BTF fixture.
+fn options(record_types: bool) -> ebpfc_compiler::Options {
+    let btf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../compiler/tests/fixtures/vmlinux.btf");
+    ebpfc_compiler::Options {
+        btf: ebpfc_compiler::ctypes::BtfChoice::File(btf),
+        record_types,
+        ..Default::default()
+    }
+}
+
 fn compile(name: &str, source: &str) -> Result<ebpfc_compiler::ir::Module, String> {
+    compile_recording(name, source, false)
+}
+
+fn compile_recording(
+    name: &str,
+    source: &str,
+    record_types: bool,
+) -> Result<ebpfc_compiler::ir::Module, String> {
     let program =
         ebpfc_parser::parse(source).map_err(|d| ebpfc_parser::render(name, source, &d))?;
-    ebpfc_compiler::compile(&program, &fixtures()).map_err(|e| match e {
+    let options = options(record_types);
+    ebpfc_compiler::compile_with(&program, &fixtures(), &options).map_err(|e| match e {
         CompileError::User(d) => ebpfc_parser::render(name, source, &d.0),
         CompileError::Bug(b) => panic!("{name}: {b}"),
     })
@@ -44,6 +64,16 @@ fn ast() {
             Err(d) => ebpfc_parser::render(&name_of(path), &source, &d),
         };
         insta::assert_snapshot!(echo(&source, &output));
+    });
+}
+
+#[test]
+fn typed() {
+    insta::glob!("../cases/typed", "*.bt", |path| {
+        let source = source_of(path);
+        let module = compile_recording(&name_of(path), &source, true).expect("typed cases compile");
+        let typed = ebpfc_compiler::typed_dump::dump(&module, &source);
+        insta::assert_snapshot!(echo(&source, &typed));
     });
 }
 

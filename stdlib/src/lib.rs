@@ -3,4 +3,5 @@
 //! compiler's output to the runtime.
 
 pub mod catalogue;
+pub mod constants;
 pub mod meta;

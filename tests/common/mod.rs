@@ -105,12 +105,17 @@ pub const READY: &str = r#"interval:ms:50 /@armed == 0/ { @armed = 1; printf("re
 tracepoint:syscalls:sys_enter_openat /comm == "ebpfcstop"/ { exit(); }"#;
 
 /// Runs `ebpfc ARGS -e PROGRAM`, where `program` ends with [`READY`]; runs `workload`
-/// once `ready` is printed, then stops the run and returns the rest of stdout.
+/// once `ready` is printed, then stops the run and returns the rest of stdout. Each run
+/// gets its own stop thread name, so runs in parallel tests do not stop each other.
 pub fn run_with_workload(args: &[&str], program: &str, workload: impl FnOnce()) -> String {
     use std::io::{BufRead, BufReader, Read};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    let stop = format!("ebpfcstop{}", RUNS.fetch_add(1, Ordering::Relaxed));
+    let program = program.replace("\"ebpfcstop\"", &format!("\"{stop}\""));
     let mut child = Command::new(env!("CARGO_BIN_EXE_ebpfc"))
         .args(args)
-        .args(["-e", program])
+        .args(["-e", &program])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -120,9 +125,7 @@ pub fn run_with_workload(args: &[&str], program: &str, workload: impl FnOnce()) 
     reader.read_line(&mut first).expect("ready line");
     assert_eq!(first, "ready\n", "{args:?}");
     workload();
-    open_workload("ebpfcstop", "/etc/hostname", 1)
-        .join()
-        .unwrap();
+    open_workload(&stop, "/etc/hostname", 1).join().unwrap();
     let mut rest = String::new();
     reader.read_to_string(&mut rest).expect("output");
     assert!(child.wait().expect("ebpfc exits").success(), "{args:?}");

@@ -85,8 +85,11 @@ impl Lower<'_> {
                 self.b.call(helpers::GET_CURRENT_COMM, args);
                 Some(Val::Str(slot, 16))
             }
-            "args" if self.target.fields.is_some() => Some(Val::Args),
-            "curtask" => scalar(self.b.call(helpers::GET_CURRENT_TASK, vec![]), Type::U64),
+            "args" if self.has_args() => Some(Val::Args),
+            "curtask" => {
+                let ty = self.task_pointer();
+                scalar(self.b.call(helpers::GET_CURRENT_TASK, vec![]), ty)
+            }
             "cgroup" => scalar(
                 self.b.call(helpers::GET_CURRENT_CGROUP_ID, vec![]),
                 Type::U64,
@@ -113,11 +116,43 @@ impl Lower<'_> {
         Some(self.ctx_u64(offset))
     }
 
-    /// `retval` of a kretprobe or uretprobe.
+    /// `retval` of a kretprobe, uretprobe or fexit.
     fn retval(&mut self) -> Option<Val> {
-        match self.target.ctx {
-            CtxKind::PtRegs { ret: true } => Some(self.ctx_u64(PT_REGS_RET)),
+        match &self.target.attach {
+            meta::Attach::Fentry {
+                function,
+                ret: true,
+            } => {
+                let (params, ret) = match self.module.types.function(function) {
+                    Ok(sig) => sig,
+                    Err(_) => (Vec::new(), Type::U64),
+                };
+                Some(self.ctx_arg(params.len(), &ret))
+            }
+            _ if self.target.ctx == (CtxKind::PtRegs { ret: true }) => {
+                Some(self.ctx_u64(PT_REGS_RET))
+            }
             _ => None,
+        }
+    }
+
+    /// Whether the probe has an `args` structure.
+    fn has_args(&self) -> bool {
+        self.target.fields.is_some()
+            || matches!(
+                self.target.attach,
+                meta::Attach::Fentry { .. } | meta::Attach::RawTracepoint { .. }
+            )
+    }
+
+    /// `struct task_struct *`, or a plain integer when the kernel's BTF is missing.
+    fn task_pointer(&mut self) -> Type {
+        match self.module.types.tagged("struct", "task_struct") {
+            Ok(task) => Type::Ptr {
+                pointee: Box::new(task),
+                user: false,
+            },
+            Err(_) => Type::U64,
         }
     }
 
@@ -315,7 +350,7 @@ impl Lower<'_> {
     }
 
     /// Pointers read from syscall tracepoints point into user memory.
-    fn user_pointers(&self) -> bool {
+    pub(super) fn user_pointers(&self) -> bool {
         matches!(&self.target.attach, meta::Attach::Tracepoint { category, .. } if category == "syscalls")
     }
 

@@ -3,14 +3,25 @@
 //! access on tracepoint `args`, casts, and short-circuit conditions.
 
 use super::{Lower, Val, Var};
-use crate::ir::{AluOp, Base, BlockId, Cmp, Inst, Operand, Term, VReg};
-use crate::tracefs::FieldType;
+use crate::ir::{AluOp, BlockId, Cmp, Inst, Operand, Term, VReg};
 use crate::types::Type;
-use ebpfc_parser::ast::{BinOp, Expr, ExprKind, TypeKind, UnaryOp};
+use ebpfc_parser::ast::{BinOp, Expr, ExprKind, SizeOfArg, UnaryOp};
+use ebpfc_parser::span::Span;
 
 impl Lower<'_> {
     /// Lowers an expression to a value; errors are reported and yield a zero.
     pub(super) fn expr(&mut self, e: &Expr) -> Val {
+        let v = self.expr_value(e);
+        if !self.module.learning {
+            let function = self.module.function;
+            if let Some(typed) = &mut self.module.typed {
+                typed.push((function, e.span, v.ty()));
+            }
+        }
+        v
+    }
+
+    fn expr_value(&mut self, e: &Expr) -> Val {
         match &e.kind {
             ExprKind::Int { value, .. } => {
                 Val::Scalar(Operand::Imm(*value as i64), int_literal_type(*value))
@@ -31,9 +42,15 @@ impl Lower<'_> {
             ExprKind::Ident(name) => self.builtin(name, e.span),
             ExprKind::Map { name, keys } => self.read_map(name, keys, e.span),
             ExprKind::Call { name, args } => self.call(&name.node, args, e.span),
+            ExprKind::Unary {
+                op: UnaryOp::Deref,
+                expr,
+            } => self.deref(expr),
             ExprKind::Unary { op, expr } => self.unary(*op, expr),
             ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, e),
-            ExprKind::Field { expr, field, .. } => self.field(expr, &field.node, field.span),
+            ExprKind::Field { expr, field, arrow } => self.field(expr, field, *arrow),
+            ExprKind::Index { expr, index } => self.index(expr, index, e.span),
+            ExprKind::SizeOf(arg) => self.size_of(arg, e.span),
             ExprKind::Cast { ty, expr } => self.cast(ty, expr),
             ExprKind::IncDec {
                 target,
@@ -181,6 +198,9 @@ impl Lower<'_> {
         }
         let (a, at) = self.scalar(lhs);
         let (b, bt) = self.scalar(rhs);
+        if let (Type::Ptr { pointee, .. }, BinOp::Add | BinOp::Sub) = (&at, op) {
+            return self.pointer_step(a, &at, pointee.size(), b, op == BinOp::Sub);
+        }
         let signed = at.is_signed() && bt.is_signed();
         let alu = match op {
             BinOp::Add => AluOp::Add,
@@ -211,6 +231,35 @@ impl Lower<'_> {
             rhs: b,
         });
         Val::Scalar(Operand::Reg(dst), Type::Int { size: 8, signed })
+    }
+
+    /// `p + n` / `p - n`: moves a pointer by `n` elements of `elem_size` bytes.
+    fn pointer_step(
+        &mut self,
+        p: Operand,
+        ty: &Type,
+        elem_size: u32,
+        n: Operand,
+        back: bool,
+    ) -> Val {
+        let dst = self.b.vreg();
+        let step = self.b.vreg();
+        let n = self.b.reg(n);
+        self.b.emit(Inst::Alu {
+            dst: step,
+            op: AluOp::Mul,
+            lhs: n,
+            rhs: Operand::Imm(i64::from(elem_size.max(1))),
+        });
+        let p = self.b.reg(p);
+        let op = if back { AluOp::Sub } else { AluOp::Add };
+        self.b.emit(Inst::Alu {
+            dst,
+            op,
+            lhs: p,
+            rhs: Operand::Reg(step),
+        });
+        Val::Scalar(Operand::Reg(dst), ty.clone())
     }
 
     /// Lowers an integer operand, reporting non-integers.
@@ -336,17 +385,17 @@ impl Lower<'_> {
     }
 
     fn cast(&mut self, ty: &ebpfc_parser::ast::TypeExpr, inner: &Expr) -> Val {
-        let target = match &ty.kind {
-            TypeKind::Named(name) => int_type_named(name),
-            _ => None,
-        };
-        let Some(Type::Int { size, signed }) = target else {
-            self.error(
-                "only casts to integer types are supported yet",
-                ty.span,
-                "unsupported cast",
-            );
+        let Some(target) = self.resolve_type(ty) else {
             return Val::zero();
+        };
+        let (size, signed) = match target {
+            Type::Int { size, signed } => (size, signed),
+            Type::Ptr { .. } => return self.pointer_cast(target, inner),
+            other => {
+                let msg = format!("cannot cast to {other}: only integer and pointer casts exist");
+                self.error(msg, ty.span, "unsupported cast");
+                return Val::zero();
+            }
         };
         let (op, _) = self.scalar(inner);
         if let Operand::Imm(v) = op {
@@ -366,71 +415,44 @@ impl Lower<'_> {
         Val::Scalar(Operand::Reg(dst), Type::Int { size, signed })
     }
 
-    /// `args->field` / `args.field`.
-    fn field(&mut self, base: &Expr, name: &str, span: ebpfc_parser::span::Span) -> Val {
-        if !matches!(self.expr(base), Val::Args) {
-            self.error(
-                "field access is only supported on tracepoint args yet",
-                base.span,
-                "not args",
-            );
-            return Val::zero();
-        }
-        let fields = self.target.fields.clone().unwrap_or_default();
-        let Some(field) = fields.iter().find(|f| f.name == name) else {
-            let names = fields.iter().map(|f| f.name.as_str());
-            let hint =
-                crate::suggest::did_you_mean(name, names).map(|s| format!("; did you mean '{s}'?"));
-            let msg = format!(
-                "{} has no field '{name}'{}",
-                self.target.name,
-                hint.unwrap_or_default()
-            );
-            self.error(msg, span, "unknown field");
-            return Val::zero();
+    /// `sizeof(type)` / `sizeof(expr)`.
+    fn size_of(&mut self, arg: &SizeOfArg, span: Span) -> Val {
+        let ty = match arg {
+            SizeOfArg::Type(t) => self.resolve_type(t),
+            SizeOfArg::Expr(e) => Some(self.expr(e).ty()),
         };
-        self.load_field(field.offset, &field.ty)
-    }
-
-    fn load_field(&mut self, offset: u32, ty: &FieldType) -> Val {
-        match ty {
-            FieldType::Scalar(t) => {
-                let (size, signed) = match t {
-                    Type::Int { size, signed } => (*size, *signed),
-                    _ => (8, false),
-                };
-                let dst = self.b.vreg();
-                let base = Base::Reg(self.ctx);
-                self.b.emit(Inst::Load {
-                    dst,
-                    base,
-                    offset: offset as i32,
-                    size,
-                    signed,
-                });
-                Val::Scalar(Operand::Reg(dst), t.clone())
-            }
-            FieldType::CharArray(len) => self.read_ctx_bytes(offset, *len),
-            FieldType::DataLoc => self.read_data_loc(offset),
+        let size = ty.map_or(0, |t| t.size());
+        if size == 0 {
+            self.error("this has no size", span, "sizeof");
         }
+        Val::Scalar(Operand::Imm(i64::from(size)), Type::U64)
     }
 
     fn builtin(&mut self, name: &str, span: ebpfc_parser::span::Span) -> Val {
         match self.builtin_value(name) {
             Some(v) => v,
-            None => {
-                let hint =
-                    crate::suggest::did_you_mean(name, super::calls::BUILTINS.iter().copied())
-                        .map(|s| format!("; did you mean '{s}'?"))
-                        .unwrap_or_default();
-                self.error(
-                    format!("unknown identifier '{name}'{hint}"),
-                    span,
-                    "unknown",
-                );
-                Val::zero()
-            }
+            None => match self.module.types.constant(name) {
+                Some(value) => Val::Scalar(Operand::Imm(value), Type::I64),
+                None => self.unknown_identifier(name, span),
+            },
         }
+    }
+
+    fn unknown_identifier(&mut self, name: &str, span: Span) -> Val {
+        let is_arg = name
+            .strip_prefix("arg")
+            .is_some_and(|n| n.parse::<u8>().is_ok());
+        if super::calls::BUILTINS.contains(&name) || is_arg {
+            let msg = format!("{name} is not available in {} probes", self.target.name);
+            self.error(msg, span, "not available here");
+            return Val::zero();
+        }
+        let hint = crate::suggest::did_you_mean(name, super::calls::BUILTINS.iter().copied())
+            .map(|s| format!("; did you mean '{s}'?"))
+            .unwrap_or_default();
+        let msg = format!("unknown identifier '{name}'{hint}");
+        self.error(msg, span, "unknown");
+        Val::zero()
     }
 
     /// Moves a register value into a fresh register (so later writes don't alias).
@@ -478,25 +500,6 @@ fn int_literal_type(value: u64) -> Type {
     } else {
         Type::I64
     }
-}
-
-/// The integer type a cast names.
-pub fn int_type_named(name: &str) -> Option<Type> {
-    let (signed, bits) = match name {
-        "int8" | "char" | "int8_t" => (true, 8),
-        "uint8" | "u8" | "unsigned char" | "uint8_t" | "bool" => (false, 8),
-        "int16" | "short" | "int16_t" => (true, 16),
-        "uint16" | "u16" | "uint16_t" => (false, 16),
-        "int32" | "int" | "int32_t" => (true, 32),
-        "uint32" | "u32" | "unsigned int" | "unsigned" | "uint32_t" => (false, 32),
-        "int64" | "long" | "int64_t" => (true, 64),
-        "uint64" | "u64" | "unsigned long" | "uint64_t" => (false, 64),
-        _ => return None,
-    };
-    Some(Type::Int {
-        size: bits / 8,
-        signed,
-    })
 }
 
 /// `v` truncated to `size` bytes and extended back to 64 bits.

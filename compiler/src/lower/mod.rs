@@ -10,6 +10,7 @@ mod expr;
 mod loops;
 mod mapfns;
 mod maps;
+mod memory;
 mod stmt;
 
 use crate::builder::FnBuilder;
@@ -31,7 +32,14 @@ pub enum Val {
     Scalar(Operand, Type),
     /// A string in a stack slot of `size` bytes (NUL-padded to the slot's end).
     Str(SlotId, u32),
-    /// The tracepoint `args` of the current probe.
+    /// A struct or array in kernel (or, with `user`, user) memory at `addr`: it has
+    /// no value of its own until a member or element is read.
+    Mem {
+        addr: Operand,
+        ty: Type,
+        user: bool,
+    },
+    /// The `args` of the current probe.
     Args,
     Void,
 }
@@ -41,6 +49,7 @@ impl Val {
         match self {
             Val::Scalar(_, t) => t.clone(),
             Val::Str(_, size) => Type::Str { size: *size },
+            Val::Mem { ty, .. } => ty.clone(),
             Val::Args => Type::Args,
             Val::Void => Type::Void,
         }
@@ -68,6 +77,13 @@ pub struct ModuleState {
     pub cpid: Option<u32>,
     /// Positional parameters `$1`, `$2`, ...
     pub params: Vec<String>,
+    /// Kernel and script types.
+    pub types: crate::ctypes::TypeEnv,
+    /// When set, every lowered expression's (function index, span, type), for
+    /// `--dump typed`.
+    pub typed: Option<Vec<(usize, Span, Type)>>,
+    /// The index of the function being lowered.
+    pub function: usize,
 }
 
 /// A scratch variable's storage.
