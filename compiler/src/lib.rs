@@ -198,6 +198,8 @@ fn assemble(
         ringbuf,
         strings: state.strings,
         lost_events,
+        stack_map: None,
+        start_time: None,
     };
     Module {
         functions,

@@ -30,6 +30,17 @@ pub const EVENT_ZERO: u64 = 3;
 /// `time(fmt)`: u64 index into `Metadata::strings` at 8, an strftime format printed
 /// with the local time.
 pub const EVENT_TIME: u64 = 4;
+/// `cat(path)`: the path as a NUL-terminated string from offset 8 to the record's end.
+/// The runtime prints the file's contents (or an error line naming the file).
+pub const EVENT_CAT: u64 = 5;
+/// `join(array [, sep])`: u64 index into `Metadata::strings` (the separator) at 8, u64
+/// number of elements present at 16, then [`JOIN_ARGS`] NUL-terminated strings of
+/// [`JOIN_ARG_SIZE`] bytes each from 24. The runtime prints them joined, then a newline.
+pub const EVENT_JOIN: u64 = 6;
+/// Elements `join()` reads from its array.
+pub const JOIN_ARGS: u32 = 16;
+/// Bytes of each `join()` element, NUL included.
+pub const JOIN_ARG_SIZE: u32 = 64;
 
 /// Everything the runtime needs to know about an object.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
@@ -50,6 +61,14 @@ pub struct Metadata {
     /// dropped, if the program counts them.
     #[serde(default)]
     pub lost_events: Option<String>,
+    /// ELF name of the `BPF_MAP_TYPE_STACK_TRACE` map `kstack`/`ustack` ids index.
+    #[serde(default)]
+    pub stack_map: Option<String>,
+    /// ELF name of an array map (u32 key 0, u64 value) the runtime fills with the
+    /// session's start time (CLOCK_MONOTONIC ns, the clock of `bpf_ktime_get_ns`) before
+    /// anything runs: `elapsed` subtracts it.
+    #[serde(default)]
+    pub start_time: Option<String>,
 }
 
 /// One BPF program and where it attaches.
@@ -127,6 +146,19 @@ pub enum Ty {
     Str { size: u32 },
     /// Fields at fixed offsets, printed `a, b` in keys and `(a, b)` as values.
     Tuple { fields: Vec<Field>, size: u32 },
+    /// `ntop()`: u64 address family at 0 (2 = AF_INET, 10 = AF_INET6), the address bytes
+    /// from 8 (4 or 16 of them); 24 bytes. Printed as `1.2.3.4` or in IPv6 notation.
+    Inet,
+    /// `buf()`: u64 length at 0, then `size` bytes of data. Printed byte by byte:
+    /// printable ASCII as itself, anything else as `\xNN`.
+    Buf { size: u32 },
+    /// `kstack` / `ustack`: i64 stack id (into `Metadata::stack_map`) at 0, and for
+    /// user stacks the u64 pid at 8 (for symbols); 16 bytes. At most `frames` frames are
+    /// printed, one symbol+offset per line.
+    Stack { user: bool, frames: u32 },
+    /// `ksym(addr)` / `usym(addr)`: u64 address at 0, and for user addresses the u64 pid
+    /// at 8; 16 bytes. Printed as the name of the symbol holding the address.
+    Sym { user: bool },
 }
 
 /// A typed field at a byte offset.
@@ -214,6 +246,9 @@ impl Ty {
             Ty::Int { size, .. } => u32::from(*size),
             Ty::Str { size } => *size,
             Ty::Tuple { size, .. } => *size,
+            Ty::Inet => 24,
+            Ty::Buf { size } => 8 + size.div_ceil(8) * 8,
+            Ty::Stack { .. } | Ty::Sym { .. } => 16,
         }
     }
 }

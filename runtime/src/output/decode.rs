@@ -98,6 +98,9 @@ impl Datum {
                     .map(|f| Datum::decode(&f.ty, bytes, offset + f.offset as usize, rule))
                     .collect(),
             ),
+            Ty::Inet | Ty::Buf { .. } | Ty::Stack { .. } | Ty::Sym { .. } => {
+                Datum::Unsigned(read_u64(bytes, offset, 8))
+            }
         }
     }
 

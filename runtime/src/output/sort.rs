@@ -60,5 +60,8 @@ fn field_order(ty: &Ty, a: &[u8], b: &[u8], offset: usize) -> Ordering {
         Ty::Tuple { fields, .. } => fields.iter().fold(Ordering::Equal, |acc, f| {
             acc.then_with(|| field_order(&f.ty, a, b, offset + f.offset as usize))
         }),
+        Ty::Inet | Ty::Buf { .. } | Ty::Stack { .. } | Ty::Sym { .. } => {
+            read_u64(a, offset, 8).cmp(&read_u64(b, offset, 8))
+        }
     }
 }
