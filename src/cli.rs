@@ -149,9 +149,14 @@ pub fn run(args: &Args) -> Result<u8, Failure> {
             None => ebpfc_compiler::ctypes::BtfChoice::System,
         },
         record_types: matches!(args.dump, Some(Stage::Typed)),
+        check_only: args.check,
     };
     let module = ebpfc_compiler::compile_with(&program, &TraceFs::system(), &options)
         .map_err(|e| compile_failure(e, &source))?;
+    if !module.warnings.is_empty() {
+        let text = ebpfc_parser::render(&source.name, &source.text, &module.warnings.0);
+        eprint!("{text}");
+    }
     if args.check {
         return Ok(0);
     }

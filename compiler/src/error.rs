@@ -47,7 +47,22 @@ pub fn error(message: impl Into<String>, span: Span, label: impl Into<String>) -
         ])
 }
 
+/// A warning diagnostic with one primary label: reported, but compilation goes on.
+pub fn warning(message: impl Into<String>, span: Span, label: impl Into<String>) -> Diagnostic<()> {
+    Diagnostic::warning()
+        .with_message(message.into())
+        .with_labels(vec![
+            Label::primary((), span.range()).with_message(label.into())
+        ])
+}
+
 impl Diagnostics {
+    /// Whether any diagnostic is an error (not just warnings).
+    pub fn has_errors(&self) -> bool {
+        use codespan_reporting::diagnostic::Severity;
+        self.0.iter().any(|d| d.severity >= Severity::Error)
+    }
+
     pub fn push(&mut self, d: Diagnostic<()>) {
         self.0.push(d);
     }

@@ -11,6 +11,7 @@ pub const GET_SMP_PROCESSOR_ID: Helper = (8, "get_smp_processor_id");
 pub const GET_CURRENT_PID_TGID: Helper = (14, "get_current_pid_tgid");
 pub const GET_CURRENT_UID_GID: Helper = (15, "get_current_uid_gid");
 pub const GET_CURRENT_COMM: Helper = (16, "get_current_comm");
+pub const GET_STACKID: Helper = (27, "get_stackid");
 pub const GET_CURRENT_TASK: Helper = (35, "get_current_task");
 pub const GET_CURRENT_CGROUP_ID: Helper = (80, "get_current_cgroup_id");
 pub const PROBE_READ_USER: Helper = (112, "probe_read_user");

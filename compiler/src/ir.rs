@@ -31,6 +31,8 @@ pub struct Module {
     /// Each expression's (function index, span, type) when compiled with
     /// `record_types`; empty otherwise.
     pub typed: Vec<(usize, Span, crate::types::Type)>,
+    /// Warnings about the program; compilation succeeded.
+    pub warnings: crate::error::Diagnostics,
 }
 
 /// A BPF map as the object declares it.

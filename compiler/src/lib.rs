@@ -13,6 +13,7 @@ pub mod cdecl;
 pub mod ctypes;
 pub mod error;
 pub mod helpers;
+pub mod hidden_maps;
 pub mod ir;
 pub mod ir_dump;
 pub mod lower;
@@ -26,18 +27,12 @@ pub mod types;
 use ebpfc_parser::ast;
 use ebpfc_stdlib::meta;
 use error::{CompileError, Diagnostics};
-use ir::{MapDef, MapId, Module};
+use ir::{MapId, Module};
 use lower::{Lower, ModuleState};
 use probes::Target;
 use tracefs::TraceFs;
 
-const BPF_MAP_TYPE_RINGBUF: u32 = 27;
-/// Name of the event ring buffer map.
-pub const RINGBUF_NAME: &str = "events";
-const RINGBUF_SIZE: u32 = 1 << 20;
-const BPF_MAP_TYPE_PERCPU_ARRAY: u32 = 6;
-/// Name of the per-CPU counter of events the ring buffer dropped.
-pub const LOST_NAME: &str = "lost_events";
+pub use hidden_maps::{LOST_NAME, RINGBUF_NAME};
 
 /// Inputs that come from the command line rather than the source.
 #[derive(Debug, Clone, Default)]
@@ -50,6 +45,9 @@ pub struct Options {
     pub btf: ctypes::BtfChoice,
     /// Record every expression's type in [`Module::typed`] (for `--dump typed`).
     pub record_types: bool,
+    /// Only checking: what depends on the running kernel (symbol addresses) is a
+    /// warning rather than an error.
+    pub check_only: bool,
 }
 
 /// Compiles a parsed program to IR, using `tracefs` for tracepoint formats.
@@ -65,30 +63,32 @@ pub fn compile_with(
 ) -> Result<Module, CompileError> {
     let mut diags = Diagnostics::default();
     let probes = expand_probes(program, tracefs, &mut diags);
-    if !diags.is_empty() {
+    if diags.has_errors() {
         return Err(diags.into());
     }
     let mut state = ModuleState {
         learning: true,
         cpid: options.cpid,
+        check_only: options.check_only,
         params: options.params.clone(),
         types: script_types(program, options, &mut diags),
         ..Default::default()
     };
-    if !diags.is_empty() {
+    if diags.has_errors() {
         return Err(diags.into());
     }
     lower_all(&probes, &mut state);
     for (i, sig) in state.maps.values_mut().enumerate() {
         sig.id = MapId(i as u32);
     }
-    state.ringbuf = MapId(state.maps.len() as u32);
+    hidden_maps::assign_ids(&mut state);
     state.formats.clear();
     state.strings.clear();
     state.learning = false;
+    state.diags = diags;
     state.typed = options.record_types.then(Vec::new);
     let functions = lower_all(&probes, &mut state);
-    if !state.diags.is_empty() {
+    if state.diags.has_errors() {
         return Err(std::mem::take(&mut state.diags).into());
     }
     Ok(assemble(functions, &probes, state))
@@ -162,24 +162,10 @@ fn assemble(
     state: ModuleState,
 ) -> Module {
     let (mut maps, map_infos) = lower::map_defs(&state);
-    let ringbuf = state.uses_ringbuf.then(|| RINGBUF_NAME.to_string());
-    let lost_events = state.uses_ringbuf.then(|| LOST_NAME.to_string());
-    if state.uses_ringbuf {
-        maps.push(MapDef {
-            name: RINGBUF_NAME.to_string(),
-            map_type: BPF_MAP_TYPE_RINGBUF,
-            key_size: 0,
-            value_size: 0,
-            max_entries: RINGBUF_SIZE,
-        });
-        maps.push(MapDef {
-            name: LOST_NAME.to_string(),
-            map_type: BPF_MAP_TYPE_PERCPU_ARRAY,
-            key_size: 4,
-            value_size: 8,
-            max_entries: 1,
-        });
-    }
+    maps.extend(hidden_maps::definitions(&state));
+    let name_if = |used: bool, name: &str| used.then(|| name.to_string());
+    let ringbuf = name_if(state.uses_ringbuf, hidden_maps::RINGBUF_NAME);
+    let lost_events = name_if(state.uses_ringbuf, hidden_maps::LOST_NAME);
     let targets = probes.iter().flat_map(|(_, targets)| targets);
     let probes = functions
         .iter()
@@ -198,13 +184,14 @@ fn assemble(
         ringbuf,
         strings: state.strings,
         lost_events,
-        stack_map: None,
-        start_time: None,
+        stack_map: name_if(state.uses_stacks, hidden_maps::STACKS_NAME),
+        start_time: name_if(state.uses_start, hidden_maps::START_NAME),
     };
     Module {
         functions,
         maps,
         meta,
         typed: state.typed.unwrap_or_default(),
+        warnings: state.diags,
     }
 }

@@ -36,6 +36,14 @@ pub enum Type {
     Struct(StructRef),
     /// A fixed-size C array in memory.
     Array { elem: Box<Type>, len: u32 },
+    /// An IP address from `ntop()`.
+    Inet,
+    /// Raw bytes from `buf()`, at most `size` of them.
+    Buf { size: u32 },
+    /// A stack trace id from `kstack`/`ustack`, printed as up to `frames` frames.
+    Stack { user: bool, frames: u32 },
+    /// An address printed as its symbol (`ksym()`, `usym()`).
+    Sym { user: bool },
     /// The `args` structure of the current probe.
     Args,
     /// No value (statements, `exit()`, `printf()`).
@@ -60,6 +68,15 @@ impl Type {
         matches!(self, Type::Int { .. })
     }
 
+    /// Whether values of this type live in a buffer the runtime formats (ntop, buf,
+    /// stacks, symbols) rather than in a register or a string.
+    pub fn is_formatted(&self) -> bool {
+        matches!(
+            self,
+            Type::Inet | Type::Buf { .. } | Type::Stack { .. } | Type::Sym { .. }
+        )
+    }
+
     pub fn is_signed(&self) -> bool {
         matches!(self, Type::Int { signed: true, .. })
     }
@@ -73,6 +90,9 @@ impl Type {
             Type::Tuple(fields) => tuple_layout(fields).1,
             Type::Struct(s) => s.size,
             Type::Array { elem, len } => elem.size().saturating_mul(*len),
+            Type::Inet | Type::Buf { .. } | Type::Stack { .. } | Type::Sym { .. } => {
+                self.to_meta().size()
+            }
             Type::Args | Type::Void => 0,
         }
     }
@@ -83,7 +103,8 @@ impl Type {
             Type::Int { size, .. } => u32::from(*size),
             Type::Ptr { .. } => 8,
             Type::Tuple(fields) => fields.iter().map(Type::align).max().unwrap_or(1),
-            Type::Str { .. } => 8,
+            Type::Str { .. } | Type::Inet | Type::Buf { .. } | Type::Stack { .. } => 8,
+            Type::Sym { .. } => 8,
             Type::Struct(s) => natural_align(s.size),
             Type::Array { elem, .. } => elem.align(),
             Type::Args | Type::Void => 1,
@@ -111,6 +132,13 @@ impl Type {
                 signed: *signed,
             },
             Type::Str { size } => meta::Ty::Str { size: *size },
+            Type::Inet => meta::Ty::Inet,
+            Type::Buf { size } => meta::Ty::Buf { size: *size },
+            Type::Stack { user, frames } => meta::Ty::Stack {
+                user: *user,
+                frames: *frames,
+            },
+            Type::Sym { user } => meta::Ty::Sym { user: *user },
             Type::Tuple(fields) => {
                 let (offsets, size) = tuple_layout(fields);
                 let fields = fields
@@ -166,7 +194,10 @@ pub fn int_type_named(name: &str) -> Option<Type> {
 /// The alignment a C aggregate of `size` bytes most likely has: the largest power of two
 /// up to 8 that divides its size (BTF records sizes, not alignments).
 pub fn natural_align(size: u32) -> u32 {
-    [8, 4, 2].into_iter().find(|a| size.is_multiple_of(*a)).unwrap_or(1)
+    [8, 4, 2]
+        .into_iter()
+        .find(|a| size.is_multiple_of(*a))
+        .unwrap_or(1)
 }
 
 /// Offsets of each field laid out in order with natural alignment, and the total size
@@ -204,6 +235,10 @@ impl fmt::Display for Type {
             }
             Type::Struct(s) => write!(f, "{}", s.name),
             Type::Array { elem, len } => write!(f, "{elem}[{len}]"),
+            Type::Inet => write!(f, "inet"),
+            Type::Buf { size } => write!(f, "buffer[{size}]"),
+            Type::Stack { user, .. } => write!(f, "{}stack", if *user { "u" } else { "k" }),
+            Type::Sym { user } => write!(f, "{}sym", if *user { "u" } else { "k" }),
             Type::Args => write!(f, "args"),
             Type::Void => write!(f, "none"),
         }

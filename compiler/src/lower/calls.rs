@@ -15,7 +15,8 @@ use ebpfc_stdlib::meta;
 /// Builtin variable names, for suggestions.
 pub const BUILTINS: &[&str] = &[
     "pid", "tid", "uid", "gid", "comm", "nsecs", "cpu", "args", "jiffies", "rand", "retval",
-    "probe", "func", "curtask", "cgroup", "cpid", "arg0", "arg1", "arg2", "arg3", "arg4", "arg5",
+    "probe", "func", "curtask", "cgroup", "cpid", "kstack", "ustack", "elapsed", "arg0", "arg1",
+    "arg2", "arg3", "arg4", "arg5",
 ];
 /// Offsets in x86-64 `struct pt_regs` of the argument registers (di, si, dx, cx, r8, r9).
 const PT_REGS_ARGS: [i32; 6] = [112, 104, 96, 88, 72, 64];
@@ -101,6 +102,9 @@ impl Lower<'_> {
                 Type::U32,
             )),
             "retval" => self.retval(),
+            "kstack" => Some(self.stack(false, super::values::MAX_FRAMES)),
+            "ustack" => Some(self.stack(true, super::values::MAX_FRAMES)),
+            "elapsed" => Some(self.elapsed()),
             _ => self.arg_n(name),
         }
     }
@@ -172,6 +176,9 @@ impl Lower<'_> {
     /// A function call used as an expression or statement.
     pub(super) fn call(&mut self, name: &str, args: &[Expr], span: Span) -> Val {
         if let Some(v) = self.map_function(name, args, span) {
+            return v;
+        }
+        if let Some(v) = self.value_function(name, args, span) {
             return v;
         }
         match name {
@@ -512,9 +519,16 @@ fn check_format(template: &str, vals: &[Val]) -> Result<(), String> {
         ));
     }
     for (i, (conv, val)) in convs.iter().zip(vals).enumerate() {
-        let is_str = matches!(val, Val::Str(..));
+        let is_str = matches!(val, Val::Str(..) | Val::Bytes(..));
         match (conv, is_str) {
             ('s', _) => {}
+            ('r', _) if matches!(val.ty(), Type::Buf { .. } | Type::Str { .. }) => {}
+            ('r', _) => {
+                return Err(format!(
+                    "argument {} is not a buffer but the format uses %r",
+                    i + 1
+                ))
+            }
             (c, true) => {
                 return Err(format!(
                     "argument {} is a string but the format uses %{c}",
@@ -547,7 +561,7 @@ fn conversions(template: &str) -> Result<Vec<char>, String> {
             )
         });
         match conv {
-            Some(c @ ('d' | 'i' | 'u' | 'x' | 'X' | 'o' | 's' | 'c' | 'p')) => out.push(c),
+            Some(c @ ('d' | 'i' | 'u' | 'x' | 'X' | 'o' | 's' | 'c' | 'p' | 'r')) => out.push(c),
             Some(c) => return Err(format!("printf conversion %{c} is not supported")),
             None => return Err("the format ends inside a conversion".to_string()),
         }

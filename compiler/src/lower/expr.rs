@@ -104,6 +104,7 @@ impl Lower<'_> {
         match self.vars.get(name) {
             Some(Var::Scalar(r, ty)) => Val::Scalar(Operand::Reg(*r), ty.clone()),
             Some(Var::Str(slot, size)) => Val::Str(*slot, *size),
+            Some(Var::Bytes(slot, ty)) => Val::Bytes(*slot, ty.clone()),
             None => {
                 self.error(
                     format!("variable {name} is used before it is assigned"),

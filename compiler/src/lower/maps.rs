@@ -249,6 +249,9 @@ impl Lower<'_> {
                 self.b.copy(base, offset, Base::Slot(*src), 0, len);
                 self.b.zero(base, offset + len as i32, dst_len - len);
             }
+            (Val::Bytes(src, from), to) if from == to => {
+                self.b.copy(base, offset, Base::Slot(*src), 0, to.size());
+            }
             _ => {}
         }
     }
@@ -257,7 +260,7 @@ impl Lower<'_> {
     pub(super) fn assign_map(&mut self, name: &str, keys: &[Expr], value: Val, span: Span) {
         let (key, vals) = self.key_vals(keys);
         let vty = value.ty().widened();
-        if !matches!(vty, Type::Int { .. } | Type::Str { .. }) {
+        if !matches!(vty, Type::Int { .. } | Type::Str { .. }) && !vty.is_formatted() {
             self.error(
                 format!("cannot store {} in a map", describe(&vty)),
                 span,
@@ -301,6 +304,7 @@ impl Lower<'_> {
         );
         match (&sig.kind, &sig.value) {
             (MapKind::Value, Type::Str { size }) => self.read_str_value(ptr, *size),
+            (MapKind::Value, ty) if ty.is_formatted() => self.read_bytes_value(ptr, ty.clone()),
             (kind, ty) => self.read_int_value(ptr, kind, ty),
         }
     }
@@ -344,6 +348,19 @@ impl Lower<'_> {
             Type::I64
         };
         Val::Scalar(Operand::Reg(out), ty)
+    }
+
+    /// Copies a formatted value (inet, buffer, stack, symbol) out of a map value.
+    fn read_bytes_value(&mut self, ptr: VReg, ty: Type) -> Val {
+        let slot = self.b.slot(ty.size());
+        let len = self.b.slot_size(slot);
+        self.b.zero(Base::Slot(slot), 0, len);
+        let (found, done) = (self.fresh_block(), self.fresh_block());
+        self.b.branch(Cmp::Ne, ptr, Operand::Imm(0), found, done);
+        self.b
+            .copy(Base::Slot(slot), 0, Base::Reg(ptr), 0, ty.size());
+        self.b.jump_to(done);
+        Val::Bytes(slot, ty)
     }
 
     fn read_str_value(&mut self, ptr: VReg, size: u32) -> Val {

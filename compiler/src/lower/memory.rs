@@ -300,6 +300,10 @@ impl Lower<'_> {
             Val::Scalar(addr, Type::Ptr { pointee, user }) => {
                 self.load_at(addr, 0, &pointee, user, inner.span)
             }
+            Val::Scalar(addr, Type::Int { .. }) => {
+                let user = self.user_pointers();
+                self.load_at(addr, 0, &Type::U64, user, inner.span)
+            }
             other => {
                 let msg = format!("cannot dereference {}", other.ty());
                 self.error(msg, inner.span, "not a pointer");

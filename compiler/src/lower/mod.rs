@@ -11,7 +11,9 @@ mod loops;
 mod mapfns;
 mod maps;
 mod memory;
+mod scratch;
 mod stmt;
+mod values;
 
 use crate::builder::FnBuilder;
 use crate::error::Diagnostics;
@@ -24,6 +26,7 @@ use ebpfc_stdlib::meta;
 use std::collections::{BTreeMap, HashMap};
 
 pub use maps::MapSig;
+pub use values::MAX_FRAMES;
 
 /// A lowered expression value.
 #[derive(Debug, Clone)]
@@ -32,6 +35,9 @@ pub enum Val {
     Scalar(Operand, Type),
     /// A string in a stack slot of `size` bytes (NUL-padded to the slot's end).
     Str(SlotId, u32),
+    /// A value the runtime formats (inet, buffer, stack, symbol) in a stack slot laid
+    /// out as its type's metadata says.
+    Bytes(SlotId, Type),
     /// A struct or array in kernel (or, with `user`, user) memory at `addr`: it has
     /// no value of its own until a member or element is read.
     Mem {
@@ -49,7 +55,7 @@ impl Val {
         match self {
             Val::Scalar(_, t) => t.clone(),
             Val::Str(_, size) => Type::Str { size: *size },
-            Val::Mem { ty, .. } => ty.clone(),
+            Val::Mem { ty, .. } | Val::Bytes(_, ty) => ty.clone(),
             Val::Args => Type::Args,
             Val::Void => Type::Void,
         }
@@ -71,6 +77,18 @@ pub struct ModuleState {
     /// True during the first pass: learn map signatures, report nothing.
     pub learning: bool,
     pub uses_ringbuf: bool,
+    /// Whether some probe takes `kstack`/`ustack` (needs the stack trace map).
+    pub uses_stacks: bool,
+    /// Whether some probe reads `elapsed` (needs the start-time map).
+    pub uses_start: bool,
+    /// The stack trace map's id, when used.
+    pub stack_map: MapId,
+    /// The start-time map's id, when used.
+    pub start_map: MapId,
+    /// Bytes of the per-CPU scratch buffer for records too big for the stack (0: none).
+    pub scratch_size: u32,
+    /// The scratch buffer map's id, when used.
+    pub scratch_map: MapId,
     /// The event ring buffer's id: one past the user maps.
     pub ringbuf: MapId,
     /// The pid of the command started with `-c`, if any (`cpid`).
@@ -82,6 +100,8 @@ pub struct ModuleState {
     /// When set, every lowered expression's (function index, span, type), for
     /// `--dump typed`.
     pub typed: Option<Vec<(usize, Span, Type)>>,
+    /// Only checking: kernel-dependent lookups that fail are warnings.
+    pub check_only: bool,
     /// The index of the function being lowered.
     pub function: usize,
 }
@@ -91,6 +111,7 @@ pub struct ModuleState {
 enum Var {
     Scalar(VReg, Type),
     Str(SlotId, u32),
+    Bytes(SlotId, Type),
 }
 
 /// Lowers one probe body for one target.
@@ -137,6 +158,13 @@ impl<'a> Lower<'a> {
             self.module
                 .diags
                 .push(crate::error::error(message, span, label));
+        }
+    }
+
+    fn warn(&mut self, message: impl Into<String>, span: Span, label: impl Into<String>) {
+        if !self.module.learning {
+            let d = crate::error::warning(message, span, label);
+            self.module.diags.push(d);
         }
     }
 

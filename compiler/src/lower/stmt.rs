@@ -134,6 +134,16 @@ impl Lower<'_> {
                 self.b.copy(Base::Slot(own), 0, Base::Slot(slot), 0, len);
                 self.vars.insert(name.to_string(), Var::Str(own, size));
             }
+            (None, Val::Bytes(slot, ty)) => {
+                let own = self.b.slot(ty.size());
+                let len = self.b.slot_size(own);
+                self.b.copy(Base::Slot(own), 0, Base::Slot(slot), 0, len);
+                self.vars.insert(name.to_string(), Var::Bytes(own, ty));
+            }
+            (Some(Var::Bytes(own, ty)), Val::Bytes(slot, from)) if ty == from => {
+                let len = self.b.slot_size(own);
+                self.b.copy(Base::Slot(own), 0, Base::Slot(slot), 0, len);
+            }
             (Some(Var::Scalar(r, _)), Val::Scalar(op, _)) => {
                 self.b.emit(Inst::Mov { dst: r, src: op });
             }
@@ -152,6 +162,7 @@ impl Lower<'_> {
                 let had = match existing {
                     Var::Scalar(_, ty) => ty.to_string(),
                     Var::Str(_, size) => format!("string[{size}]"),
+                    Var::Bytes(_, ty) => ty.to_string(),
                 };
                 let msg = format!(
                     "variable {name} holds {had}, it cannot be assigned {}",

@@ -1,0 +1,168 @@
+//! Records too big for the 512-byte BPF stack are built in a per-CPU scratch buffer (a
+//! one-entry per-CPU array) and sent from there: `join()`.
+
+use super::{Lower, Val};
+use crate::helpers;
+use crate::ir::{AluOp, Arg, Base, Cmp, Inst, Operand, VReg};
+use crate::types::Type;
+use ebpfc_parser::ast::{Expr, ExprKind};
+use ebpfc_parser::span::Span;
+use ebpfc_stdlib::meta::{EVENT_JOIN, JOIN_ARGS, JOIN_ARG_SIZE};
+
+/// Bytes of the `join()` record: id, separator index, count, then the strings.
+const JOIN_RECORD: u32 = 24 + JOIN_ARGS * JOIN_ARG_SIZE;
+
+impl Lower<'_> {
+    /// The scratch buffer of at least `size` bytes, or `None` on the path where the
+    /// lookup failed (then the current block is the one after `done`).
+    fn scratch(&mut self, size: u32, done: crate::ir::BlockId) -> VReg {
+        self.module.scratch_size = self.module.scratch_size.max(size);
+        let key = self.b.slot(8);
+        self.b.emit(Inst::Store {
+            base: Base::Slot(key),
+            offset: 0,
+            size: 8,
+            value: Operand::Imm(0),
+        });
+        let map = self.module.scratch_map;
+        let ptr = self
+            .b
+            .call(helpers::MAP_LOOKUP, vec![Arg::Map(map), Arg::Slot(key, 0)]);
+        let found = self.fresh_block();
+        self.b.branch(Cmp::Ne, ptr, Operand::Imm(0), found, done);
+        ptr
+    }
+
+    /// `join(argv [, sep])`: prints the strings of a NULL-terminated array of pointers.
+    pub(super) fn join(&mut self, args: &[Expr], span: Span) -> Val {
+        let sep = match args.get(1).map(|a| &a.kind) {
+            None => " ".to_string(),
+            Some(ExprKind::Str(s)) => s.clone(),
+            Some(_) => {
+                self.error(
+                    "join() separator must be a string literal",
+                    args[1].span,
+                    "here",
+                );
+                return Val::Void;
+            }
+        };
+        if args.is_empty() || args.len() > 2 {
+            self.error(
+                "join() takes an array of strings and an optional separator",
+                span,
+                "in this call",
+            );
+            return Val::Void;
+        }
+        let (array, user) = match self.expr(&args[0]) {
+            Val::Scalar(op, Type::Ptr { user, .. }) => (op, user),
+            Val::Scalar(op, _) => (op, self.user_pointers()),
+            other => {
+                let msg = format!(
+                    "join() needs a pointer to an array of strings, found {}",
+                    other.ty()
+                );
+                self.error(msg, args[0].span, "not a pointer");
+                return Val::Void;
+            }
+        };
+        let sep_index = self.module.strings.len() as i64;
+        self.module.strings.push(sep);
+        let done = self.fresh_block();
+        let buf = self.scratch(JOIN_RECORD, done);
+        let store = |l: &mut Self, offset: i32, value: Operand| {
+            l.b.emit(Inst::Store {
+                base: Base::Reg(buf),
+                offset,
+                size: 8,
+                value,
+            });
+        };
+        store(self, 0, Operand::Imm(EVENT_JOIN as i64));
+        store(self, 8, Operand::Imm(sep_index));
+        store(self, 16, Operand::Imm(0));
+        let send = self.fresh_block();
+        self.join_elements(buf, array, user, send);
+        self.b.switch_to(send);
+        let args = vec![
+            Arg::Map(self.module.ringbuf),
+            Arg::Val(Operand::Reg(buf)),
+            Arg::Val(Operand::Imm(i64::from(JOIN_RECORD))),
+            Arg::Val(Operand::Imm(0)),
+        ];
+        self.module.uses_ringbuf = true;
+        self.b.call(helpers::RINGBUF_OUTPUT, args);
+        self.b.jump_to(done);
+        Val::Void
+    }
+
+    /// Copies up to [`JOIN_ARGS`] strings into the record at `buf`, stopping at the
+    /// first NULL pointer; then continues at `send`.
+    fn join_elements(&mut self, buf: VReg, array: Operand, user: bool, send: crate::ir::BlockId) {
+        let (read, read_str) = if user {
+            (helpers::PROBE_READ_USER, helpers::PROBE_READ_USER_STR)
+        } else {
+            (helpers::PROBE_READ_KERNEL, helpers::PROBE_READ_KERNEL_STR)
+        };
+        let ptr_slot = self.b.slot(8);
+        let array = self.b.reg(array);
+        for i in 0..JOIN_ARGS {
+            let at = self.b.vreg();
+            self.b.emit(Inst::Alu {
+                dst: at,
+                op: AluOp::Add,
+                lhs: array,
+                rhs: Operand::Imm(i64::from(i * 8)),
+            });
+            self.b.emit(Inst::Store {
+                base: Base::Slot(ptr_slot),
+                offset: 0,
+                size: 8,
+                value: Operand::Imm(0),
+            });
+            self.b.call(
+                read,
+                vec![
+                    Arg::Slot(ptr_slot, 0),
+                    Arg::Val(Operand::Imm(8)),
+                    Arg::Val(Operand::Reg(at)),
+                ],
+            );
+            let p = self.b.vreg();
+            self.b.emit(Inst::Load {
+                dst: p,
+                base: Base::Slot(ptr_slot),
+                offset: 0,
+                size: 8,
+                signed: false,
+            });
+            let next = self.fresh_block();
+            self.b.branch(Cmp::Ne, p, Operand::Imm(0), next, send);
+            let dst = self.b.vreg();
+            let offset = i64::from(24 + i * JOIN_ARG_SIZE);
+            self.b.emit(Inst::Alu {
+                dst,
+                op: AluOp::Add,
+                lhs: buf,
+                rhs: Operand::Imm(offset),
+            });
+            let size = Operand::Imm(i64::from(JOIN_ARG_SIZE));
+            self.b.call(
+                read_str,
+                vec![
+                    Arg::Val(Operand::Reg(dst)),
+                    Arg::Val(size),
+                    Arg::Val(Operand::Reg(p)),
+                ],
+            );
+            self.b.emit(Inst::Store {
+                base: Base::Reg(buf),
+                offset: 16,
+                size: 8,
+                value: Operand::Imm(i64::from(i + 1)),
+            });
+        }
+        self.b.jump_to(send);
+    }
+}

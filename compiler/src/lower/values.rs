@@ -1,0 +1,419 @@
+//! Builtins whose values the runtime formats or fills in: `ntop`, `buf`, `kstack` /
+//! `ustack`, `ksym` / `usym`, `elapsed`, `cat`, `join`, plus `kaddr` (a kernel symbol's
+//! address, resolved at compile time) and `bswap`. Their record layouts are those of
+//! `ebpfc_stdlib::meta`.
+
+use super::{Lower, Val};
+use crate::helpers;
+use crate::ir::{AluOp, Arg, Base, Cmp, Inst, Operand, SlotId, VReg};
+use crate::types::Type;
+use ebpfc_parser::ast::{Expr, ExprKind};
+use ebpfc_parser::span::Span;
+use ebpfc_stdlib::meta;
+
+/// Frames a stack trace map entry holds (the kernel's default `perf_event_max_stack`).
+pub const MAX_FRAMES: u32 = 127;
+/// `BPF_F_USER_STACK`: `get_stackid` walks the user stack.
+const USER_STACK: i64 = 1 << 8;
+/// Largest `buf()` length.
+const MAX_BUF: u32 = 64;
+
+impl Lower<'_> {
+    /// The functions of this module; `None` when `name` is not one of them.
+    pub(super) fn value_function(&mut self, name: &str, args: &[Expr], span: Span) -> Option<Val> {
+        Some(match name {
+            "ntop" => self.ntop(args, span),
+            "buf" => self.buf(args, span),
+            "kstack" | "ustack" => self.stack_call(name == "ustack", args, span),
+            "ksym" | "usym" => self.sym(name == "usym", args, span),
+            "kaddr" => self.kaddr(args, span),
+            "bswap" => self.bswap(args, span),
+            "cat" => self.cat(args, span),
+            "join" => self.join(args, span),
+            _ => return None,
+        })
+    }
+
+    fn arity(
+        &mut self,
+        name: &str,
+        args: &[Expr],
+        range: std::ops::RangeInclusive<usize>,
+        span: Span,
+    ) -> bool {
+        if range.contains(&args.len()) {
+            return true;
+        }
+        let (lo, hi) = (range.start(), range.end());
+        let want = if lo == hi {
+            lo.to_string()
+        } else {
+            format!("{lo} to {hi}")
+        };
+        self.error(
+            format!("{name}() takes {want} argument(s)"),
+            span,
+            "in this call",
+        );
+        false
+    }
+
+    /// A zeroed slot for a value of type `ty`.
+    fn value_slot(&mut self, ty: &Type) -> SlotId {
+        let slot = self.b.slot(ty.size());
+        let len = self.b.slot_size(slot);
+        self.b.zero(Base::Slot(slot), 0, len);
+        slot
+    }
+
+    fn store(&mut self, slot: SlotId, offset: i32, size: u8, value: Operand) {
+        self.b.emit(Inst::Store {
+            base: Base::Slot(slot),
+            offset,
+            size,
+            value,
+        });
+    }
+
+    /// `ntop([af,] addr)`: an integer is an IPv4 address, 4 or 16 bytes an IPv4 or IPv6 one.
+    fn ntop(&mut self, args: &[Expr], span: Span) -> Val {
+        if !self.arity("ntop", args, 1..=2, span) {
+            return Val::Void;
+        }
+        let family = (args.len() == 2).then(|| self.int_operand(&args[0]));
+        let addr_expr = &args[args.len() - 1];
+        let addr = self.expr(addr_expr);
+        let slot = self.value_slot(&Type::Inet);
+        let guessed = match &addr {
+            Val::Scalar(op, _) => {
+                self.store(slot, 8, 4, *op);
+                2
+            }
+            Val::Str(src, size @ (4 | 16)) => {
+                self.b.copy(
+                    Base::Slot(slot),
+                    8,
+                    Base::Slot(*src),
+                    0,
+                    size.div_ceil(8) * 8,
+                );
+                if *size == 4 {
+                    2
+                } else {
+                    10
+                }
+            }
+            other => {
+                let msg = format!(
+                    "ntop() needs an integer or a 4 or 16 byte array, found {}",
+                    other.ty()
+                );
+                self.error(msg, addr_expr.span, "not an address");
+                return Val::Void;
+            }
+        };
+        self.store(slot, 0, 8, family.unwrap_or(Operand::Imm(guessed)));
+        Val::Bytes(slot, Type::Inet)
+    }
+
+    /// `buf(ptr [, len])`: up to 64 bytes read from `ptr`; a length that is not a
+    /// constant is clamped to 64 when the probe runs.
+    fn buf(&mut self, args: &[Expr], span: Span) -> Val {
+        if !self.arity("buf", args, 1..=2, span) {
+            return Val::Void;
+        }
+        let value = self.expr(&args[0]);
+        let (size, len) = match args.get(1) {
+            None => {
+                let n = value.ty().size().clamp(1, MAX_BUF);
+                (n, Operand::Imm(i64::from(n)))
+            }
+            Some(a) => match self.const_int(a) {
+                Some(n) if (1..=i64::from(MAX_BUF)).contains(&n) => (n as u32, Operand::Imm(n)),
+                Some(_) => {
+                    let msg = format!("buf() length must be from 1 to {MAX_BUF}");
+                    self.error(msg, a.span, "bad length");
+                    return Val::Void;
+                }
+                None => {
+                    let n = self.int_operand(a);
+                    (MAX_BUF, Operand::Reg(self.clamp(n, MAX_BUF)))
+                }
+            },
+        };
+        let ty = Type::Buf { size };
+        let slot = self.value_slot(&ty);
+        self.store(slot, 0, 8, len);
+        match value {
+            Val::Str(src, from) => {
+                let n = size.min(from).div_ceil(8) * 8;
+                self.b.copy(Base::Slot(slot), 8, Base::Slot(src), 0, n);
+            }
+            Val::Scalar(ptr, Type::Ptr { user, .. }) => self.read_into(slot, len, ptr, user),
+            Val::Mem { addr, user, .. } => self.read_into(slot, len, addr, user),
+            Val::Scalar(ptr, _) => {
+                let user = self.user_pointers();
+                self.read_into(slot, len, ptr, user);
+            }
+            other => {
+                let msg = format!("buf() needs a pointer or an array, found {}", other.ty());
+                self.error(msg, args[0].span, "no bytes here");
+            }
+        }
+        Val::Bytes(slot, ty)
+    }
+
+    /// `min(n, max)` as an unsigned value the verifier can bound.
+    fn clamp(&mut self, n: Operand, max: u32) -> VReg {
+        let r = self.copy_reg(n);
+        let (over, done) = (self.fresh_block(), self.fresh_block());
+        self.b
+            .branch(Cmp::UGt, r, Operand::Imm(i64::from(max)), over, done);
+        self.b.emit(Inst::Mov {
+            dst: r,
+            src: Operand::Imm(i64::from(max)),
+        });
+        self.b.jump_to(done);
+        r
+    }
+
+    /// Reads `len` bytes at `ptr` into the data of the buffer in `slot`.
+    fn read_into(&mut self, slot: SlotId, len: Operand, ptr: Operand, user: bool) {
+        let helper = if user {
+            helpers::PROBE_READ_USER
+        } else {
+            helpers::PROBE_READ_KERNEL
+        };
+        let args = vec![Arg::Slot(slot, 8), Arg::Val(len), Arg::Val(ptr)];
+        self.b.call(helper, args);
+    }
+
+    /// `kstack`, `kstack(N)`, `ustack(N)`.
+    fn stack_call(&mut self, user: bool, args: &[Expr], span: Span) -> Val {
+        if !self.arity(if user { "ustack" } else { "kstack" }, args, 0..=2, span) {
+            return Val::Void;
+        }
+        let mut frames = MAX_FRAMES;
+        for a in args {
+            match (&a.kind, self.const_int(a)) {
+                (ExprKind::Ident(mode), _) if mode == "bpftrace" => {}
+                (_, Some(n)) if (1..=i64::from(MAX_FRAMES)).contains(&n) => frames = n as u32,
+                _ => {
+                    let msg = format!(
+                        "expected a frame count from 1 to {MAX_FRAMES} or the mode 'bpftrace'"
+                    );
+                    self.error(msg, a.span, "bad stack argument");
+                }
+            }
+        }
+        self.stack(user, frames)
+    }
+
+    /// The current kernel or user stack as a stack id (and pid, for user stacks).
+    pub(super) fn stack(&mut self, user: bool, frames: u32) -> Val {
+        self.module.uses_stacks = true;
+        let ty = Type::Stack { user, frames };
+        let slot = self.value_slot(&ty);
+        let flags = if user { USER_STACK } else { 0 };
+        let map = self.module.stack_map;
+        let ctx = self.ctx;
+        let id = self.b.call(
+            helpers::GET_STACKID,
+            vec![
+                Arg::Val(Operand::Reg(ctx)),
+                Arg::Map(map),
+                Arg::Val(Operand::Imm(flags)),
+            ],
+        );
+        self.store(slot, 0, 8, Operand::Reg(id));
+        if user {
+            let pid = self.current_pid();
+            self.store(slot, 8, 8, Operand::Reg(pid));
+        }
+        Val::Bytes(slot, ty)
+    }
+
+    fn current_pid(&mut self) -> VReg {
+        let r = self.b.call(helpers::GET_CURRENT_PID_TGID, vec![]);
+        let dst = self.b.vreg();
+        self.b.emit(Inst::Alu {
+            dst,
+            op: AluOp::LShr,
+            lhs: r,
+            rhs: Operand::Imm(32),
+        });
+        dst
+    }
+
+    /// `ksym(addr)` / `usym(addr)`.
+    fn sym(&mut self, user: bool, args: &[Expr], span: Span) -> Val {
+        if !self.arity(if user { "usym" } else { "ksym" }, args, 1..=1, span) {
+            return Val::Void;
+        }
+        let addr = self.int_operand(&args[0]);
+        let ty = Type::Sym { user };
+        let slot = self.value_slot(&ty);
+        self.store(slot, 0, 8, addr);
+        if user {
+            let pid = self.current_pid();
+            self.store(slot, 8, 8, Operand::Reg(pid));
+        }
+        Val::Bytes(slot, ty)
+    }
+
+    /// `kaddr("symbol")`: the kernel symbol's address, looked up now in /proc/kallsyms.
+    fn kaddr(&mut self, args: &[Expr], span: Span) -> Val {
+        let Some(ExprKind::Str(name)) = args.first().map(|a| &a.kind).filter(|_| args.len() == 1)
+        else {
+            self.error(
+                "kaddr() takes one string literal, the symbol's name",
+                span,
+                "in this call",
+            );
+            return Val::zero();
+        };
+        match kernel_symbol(name) {
+            Ok(addr) => Val::Scalar(Operand::Imm(addr as i64), Type::U64),
+            Err(msg) if self.module.check_only => {
+                self.warn(msg, args[0].span, "resolved when the program runs");
+                Val::Scalar(Operand::Imm(0), Type::U64)
+            }
+            Err(msg) => {
+                self.error(msg, args[0].span, "unknown symbol");
+                Val::zero()
+            }
+        }
+    }
+
+    /// `bswap(x)`: the bytes of `x` (1, 2, 4 or 8 of them, as its type says) reversed.
+    fn bswap(&mut self, args: &[Expr], span: Span) -> Val {
+        if !self.arity("bswap", args, 1..=1, span) {
+            return Val::zero();
+        }
+        let (x, ty) = match self.expr(&args[0]) {
+            Val::Scalar(op, ty @ Type::Int { .. }) => (op, ty),
+            other => {
+                self.error(
+                    format!("bswap() needs an integer, found {}", other.ty()),
+                    args[0].span,
+                    "not an integer",
+                );
+                return Val::zero();
+            }
+        };
+        let n = ty.size() as i64;
+        let x = self.b.reg(x);
+        let out = self.b.vreg();
+        self.b.emit(Inst::Mov {
+            dst: out,
+            src: Operand::Imm(0),
+        });
+        let byte = self.b.vreg();
+        for i in 0..n {
+            self.b.emit(Inst::Alu {
+                dst: byte,
+                op: AluOp::LShr,
+                lhs: x,
+                rhs: Operand::Imm(8 * i),
+            });
+            self.b.emit(Inst::Alu {
+                dst: byte,
+                op: AluOp::And,
+                lhs: byte,
+                rhs: Operand::Imm(0xff),
+            });
+            self.b.emit(Inst::Alu {
+                dst: byte,
+                op: AluOp::Shl,
+                lhs: byte,
+                rhs: Operand::Imm(8 * (n - 1 - i)),
+            });
+            self.b.emit(Inst::Alu {
+                dst: out,
+                op: AluOp::Or,
+                lhs: out,
+                rhs: Operand::Reg(byte),
+            });
+        }
+        let ty = Type::Int {
+            size: n as u8,
+            signed: false,
+        };
+        Val::Scalar(Operand::Reg(out), ty)
+    }
+
+    /// `elapsed`: nanoseconds since the session started.
+    pub(super) fn elapsed(&mut self) -> Val {
+        self.module.uses_start = true;
+        let now = self.b.call(helpers::KTIME_GET_NS, vec![]);
+        let key = self.b.slot(8);
+        self.store(key, 0, 8, Operand::Imm(0));
+        let map = self.module.start_map;
+        let ptr = self
+            .b
+            .call(helpers::MAP_LOOKUP, vec![Arg::Map(map), Arg::Slot(key, 0)]);
+        let (found, done) = (self.fresh_block(), self.fresh_block());
+        let start = self.b.vreg();
+        self.b.emit(Inst::Mov {
+            dst: start,
+            src: Operand::Imm(0),
+        });
+        self.b.branch(Cmp::Ne, ptr, Operand::Imm(0), found, done);
+        self.b.emit(Inst::Load {
+            dst: start,
+            base: Base::Reg(ptr),
+            offset: 0,
+            size: 8,
+            signed: false,
+        });
+        self.b.jump_to(done);
+        let dst = self.b.vreg();
+        self.b.emit(Inst::Alu {
+            dst,
+            op: AluOp::Sub,
+            lhs: now,
+            rhs: Operand::Reg(start),
+        });
+        Val::Scalar(Operand::Reg(dst), Type::U64)
+    }
+
+    /// `cat(path)`: the runtime prints the file.
+    fn cat(&mut self, args: &[Expr], span: Span) -> Val {
+        if !self.arity("cat", args, 1..=1, span) {
+            return Val::Void;
+        }
+        let Val::Str(path, size) = self.expr(&args[0]) else {
+            self.error(
+                "cat() needs a string, the file's path",
+                args[0].span,
+                "not a string",
+            );
+            return Val::Void;
+        };
+        let len = size.div_ceil(8) * 8;
+        let slot = self.b.slot(8 + len);
+        self.store(slot, 0, 8, Operand::Imm(meta::EVENT_CAT as i64));
+        self.b.copy(Base::Slot(slot), 8, Base::Slot(path), 0, len);
+        self.output(slot, 8 + len);
+        Val::Void
+    }
+}
+
+/// The address of kernel symbol `name` in /proc/kallsyms.
+fn kernel_symbol(name: &str) -> Result<u64, String> {
+    let text = std::fs::read_to_string("/proc/kallsyms")
+        .map_err(|e| format!("cannot read /proc/kallsyms: {e}"))?;
+    let found = text.lines().find_map(|line| {
+        let mut parts = line.split_whitespace();
+        let addr = parts.next()?;
+        let _kind = parts.next()?;
+        (parts.next()? == name).then(|| u64::from_str_radix(addr, 16).ok())?
+    });
+    match found {
+        Some(0) => Err(format!(
+            "kernel symbol '{name}' has address 0 in /proc/kallsyms (are you root?)"
+        )),
+        Some(addr) => Ok(addr),
+        None => Err(format!("kernel symbol '{name}' is not in /proc/kallsyms")),
+    }
+}
