@@ -53,6 +53,12 @@ pub struct Args {
     /// Trace process PID: uprobes fire only in it, and the program ends when it exits.
     #[arg(short = 'p', value_name = "PID")]
     pub pid: Option<u32>,
+    /// List the probes matching FILE as a pattern (every kernel probe without one).
+    #[arg(short = 'l')]
+    pub list: bool,
+    /// With -l: show each probe's arguments.
+    #[arg(short = 'v')]
+    pub verbose: bool,
     /// Code generator.
     #[arg(long, value_enum, default_value = "bytecode")]
     pub backend: BackendArg,
@@ -118,6 +124,9 @@ struct Source {
 
 /// Runs the command; returns the process exit code.
 pub fn run(args: &Args) -> Result<u8, Failure> {
+    if args.list {
+        return crate::list::run(args.file.as_deref(), args.verbose).map_err(Failure::user);
+    }
     if let Some(object) = read_object(args)? {
         return execute(args, &object, None);
     }

@@ -3,6 +3,7 @@
 //! file only wires them together and maps failures to exit codes.
 
 mod cli;
+mod list;
 
 use clap::Parser;
 use std::process::ExitCode;

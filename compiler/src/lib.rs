@@ -16,6 +16,7 @@ pub mod helpers;
 pub mod hidden_maps;
 pub mod ir;
 pub mod ir_dump;
+pub mod listing;
 pub mod lower;
 pub mod probes;
 pub mod probes_perf;

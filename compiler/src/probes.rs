@@ -1,8 +1,22 @@
 //! Probe resolution and expansion: an attach point as written becomes one or more
-//! concrete attach targets (wildcards expand against the tracefs event list), each with
-//! its libbpf section name and the runtime's [`Attach`] description.
+//! concrete attach targets, each with its libbpf section name and the runtime's
+//! [`Attach`] description. Wildcards expand against the tracefs event list
+//! (tracepoints), the kernel's function list (kprobes, module [`ksyms`]) and a binary's
+//! ELF symbols (uprobes, module [`elfsyms`]); uprobe targets may name a shared library
+//! (module [`libs`]).
+//!
+//! A wildcard that matches nothing, or a kprobe/uprobe function that does not exist, is
+//! skipped in a probe with several attach points as long as another one attaches
+//! ([`expand_probe`]), as bpftrace does, so tools that list the names several kernel or
+//! library versions use keep working. Alone, it is an error with a "did you mean" —
+//! except a kernel function missing from the kernel's lists, which bpftrace tries
+//! anyway after a warning, and so does ebpfc.
 
-use crate::error::{error, Diagnostics};
+pub mod elfsyms;
+pub mod ksyms;
+pub mod libs;
+
+use crate::error::{error, warning, Diagnostics};
 use crate::suggest::did_you_mean;
 use crate::tracefs::{TpField, TraceFs};
 use ebpfc_parser::ast::AttachPoint;
@@ -37,31 +51,96 @@ pub enum CtxKind {
     None,
 }
 
+/// Why an attach point has no targets.
+#[derive(Debug, Clone)]
+pub struct ProbeError {
+    pub message: String,
+    /// The attach point is well formed but names nothing that exists here (a wildcard
+    /// without matches, a kernel or library function that is absent).
+    pub missing: bool,
+    /// A kernel function absent from the kernel's lists is tried anyway when it is the
+    /// probe's only attach point, with a warning, as bpftrace does: kernels differ in
+    /// which functions exist (inlined, renamed, in a module not loaded), and tools name
+    /// functions of other kernels.
+    pub attempt: Option<Box<Target>>,
+}
+
+impl ProbeError {
+    /// An attach point that names nothing existing.
+    pub fn missing(message: impl Into<String>) -> Self {
+        ProbeError {
+            message: message.into(),
+            missing: true,
+            attempt: None,
+        }
+    }
+}
+
+impl From<String> for ProbeError {
+    fn from(message: String) -> Self {
+        ProbeError {
+            message,
+            missing: false,
+            attempt: None,
+        }
+    }
+}
+
 /// Expands one attach point into its targets, or reports why it cannot attach.
 pub fn expand(ap: &AttachPoint, tracefs: &TraceFs, diags: &mut Diagnostics) -> Vec<Target> {
+    expand_probe(std::slice::from_ref(ap), tracefs, diags)
+}
+
+/// Expands every attach point of one probe. An attach point that names nothing existing
+/// ([`ProbeError::missing`]) is skipped when another attach point of the probe has
+/// targets; alone, it is an error, or a warning for a kernel function that is tried
+/// anyway ([`ProbeError::attempt`]). Every other failure is an error.
+pub fn expand_probe(
+    attach: &[AttachPoint],
+    tracefs: &TraceFs,
+    diags: &mut Diagnostics,
+) -> Vec<Target> {
+    let results: Vec<_> = attach
+        .iter()
+        .map(|ap| (ap, expand_one(ap, tracefs)))
+        .collect();
+    let any = results
+        .iter()
+        .any(|(_, r)| r.as_ref().is_ok_and(|t| !t.is_empty()));
+    let mut targets = Vec::new();
+    for (ap, result) in results {
+        match result {
+            Ok(found) => targets.extend(found),
+            Err(e) if e.missing && any => {}
+            Err(ProbeError {
+                message,
+                attempt: Some(target),
+                ..
+            }) => {
+                let message = format!("{message}; attaching to it will likely fail");
+                diags.push(warning(message, ap.span, "in this probe"));
+                targets.push(*target);
+            }
+            Err(e) => diags.push(error(e.message, ap.span, "in this probe")),
+        }
+    }
+    targets
+}
+
+fn expand_one(ap: &AttachPoint, tracefs: &TraceFs) -> Result<Vec<Target>, ProbeError> {
     let provider = canonical_provider(&ap.provider);
-    let result = match provider {
+    let one = |t: Result<Target, String>| t.map(|t| vec![t]).map_err(ProbeError::from);
+    match provider {
         "BEGIN" | "END" => Ok(vec![begin_end(provider)]),
         "tracepoint" => tracepoints(ap, tracefs),
-        "interval" => timer(ap, true).map(|t| vec![t]),
-        "profile" => timer(ap, false).map(|t| vec![t]),
-        "rawtracepoint" => raw_tracepoint(ap).map(|t| vec![t]),
-        "software" => crate::probes_perf::software(ap).map(|t| vec![t]),
-        "kprobe" | "kretprobe" => {
-            crate::probes_perf::kprobe(ap, provider == "kretprobe").map(|t| vec![t])
-        }
-        "uprobe" | "uretprobe" => {
-            crate::probes_perf::uprobe(ap, provider == "uretprobe").map(|t| vec![t])
-        }
-        "fentry" | "fexit" => crate::probes_perf::fentry(ap, provider == "fexit").map(|t| vec![t]),
-        _ => Err(format!("probe type '{}' is not supported yet", ap.provider)),
-    };
-    match result {
-        Ok(targets) => targets,
-        Err(msg) => {
-            diags.push(error(msg, ap.span, "in this probe"));
-            Vec::new()
-        }
+        "interval" => one(timer(ap, true)),
+        "profile" => one(timer(ap, false)),
+        "rawtracepoint" => one(raw_tracepoint(ap)),
+        "software" => one(crate::probes_perf::software(ap)),
+        "kprobe" | "kretprobe" => crate::probes_perf::kprobe(ap, provider == "kretprobe"),
+        "uprobe" | "uretprobe" => crate::probes_perf::uprobe(ap, provider == "uretprobe"),
+        "fentry" | "fexit" => one(crate::probes_perf::fentry(ap, provider == "fexit")),
+        _ => Err(format!("probe type '{}' is not supported yet", ap.provider).into()),
     }
 }
 
@@ -103,12 +182,12 @@ fn begin_end(which: &str) -> Target {
     )
 }
 
-fn tracepoints(ap: &AttachPoint, tracefs: &TraceFs) -> Result<Vec<Target>, String> {
+fn tracepoints(ap: &AttachPoint, tracefs: &TraceFs) -> Result<Vec<Target>, ProbeError> {
     let [category, event] = ap.parts.as_slice() else {
-        return Err(format!("'{}' should be tracepoint:category:event", ap.raw));
+        return Err(format!("'{}' should be tracepoint:category:event", ap.raw).into());
     };
     if !category.contains('*') && !event.contains('*') {
-        return tracepoint(category, event, tracefs).map(|t| vec![t]);
+        return Ok(vec![tracepoint(category, event, tracefs)?]);
     }
     let events = tracefs.events();
     let matching: Vec<_> = events
@@ -116,12 +195,19 @@ fn tracepoints(ap: &AttachPoint, tracefs: &TraceFs) -> Result<Vec<Target>, Strin
         .filter(|(c, n)| glob(category, c) && glob(event, n))
         .collect();
     if matching.is_empty() {
-        return Err(format!("no tracepoint matches '{}'", ap.raw));
+        if let Some(problem) = tracefs.access_problem() {
+            return Err(problem.into());
+        }
+        return Err(ProbeError::missing(format!(
+            "no tracepoint matches '{}'",
+            ap.raw
+        )));
     }
-    matching
+    let targets: Result<Vec<Target>, String> = matching
         .into_iter()
         .map(|(c, n)| tracepoint(c, n, tracefs))
-        .collect()
+        .collect();
+    Ok(targets?)
 }
 
 fn tracepoint(category: &str, event: &str, tracefs: &TraceFs) -> Result<Target, String> {
@@ -226,22 +312,40 @@ impl Target {
     }
 }
 
-/// Shell-style matching with `*` only.
+/// Shell-style matching with `*` only (any run of characters, `.` and `:` included), in
+/// time proportional to the lengths' product whatever the pattern.
 pub fn glob(pattern: &str, text: &str) -> bool {
-    match pattern.split_once('*') {
-        None => pattern == text,
-        Some((head, rest)) => {
-            let Some(tail) = text.strip_prefix(head) else {
-                return false;
-            };
-            (0..=tail.len()).any(|i| tail.is_char_boundary(i) && glob(rest, &tail[i..]))
+    let (p, t) = (pattern.as_bytes(), text.as_bytes());
+    let (mut pi, mut ti) = (0, 0);
+    // The last star seen and where in the text its run currently ends.
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        match p.get(pi) {
+            Some(b'*') => {
+                star = Some((pi, ti));
+                pi += 1;
+            }
+            Some(c) if *c == t[ti] => {
+                pi += 1;
+                ti += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    star = Some((sp, st + 1));
+                    pi = sp + 1;
+                    ti = st + 1;
+                }
+                None => return false,
+            },
         }
     }
+    p[pi..].iter().all(|c| *c == b'*')
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use codespan_reporting::diagnostic::Severity;
 
     #[test]
     fn glob_matches_stars() {
@@ -249,6 +353,75 @@ mod tests {
         assert!(glob("*open*", "sys_enter_openat"));
         assert!(!glob("sys_exit_*", "sys_enter_openat"));
         assert!(glob("*", ""));
+        assert!(glob("lookup_fast.constprop.*", "lookup_fast.constprop.0"));
+        assert!(glob("a*b*c", "aXbYbZc"));
+        assert!(!glob("a*b*c", "aXbYbZ"));
+        assert!(glob("*é*", "café"));
+        let long = "a".repeat(200);
+        assert!(!glob("*a*a*a*a*a*a*a*a*a*b", &long));
+    }
+
+    fn fixtures() -> TraceFs {
+        TraceFs::at(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../snapshot-tests/fixtures/tracefs"
+        ))
+    }
+
+    fn ap(text: &str) -> AttachPoint {
+        let mut parts: Vec<String> = text.split(':').map(str::to_string).collect();
+        AttachPoint {
+            provider: parts.remove(0),
+            parts,
+            raw: text.to_string(),
+            span: Default::default(),
+        }
+    }
+
+    #[test]
+    fn wildcards_without_matches_are_skipped_only_beside_other_targets() {
+        let tracefs = fixtures();
+        let mut diags = Diagnostics::default();
+        let both = [
+            ap("tracepoint:syscalls:sys_enter_read"),
+            ap("tracepoint:syscalls:nothing_*"),
+        ];
+        let targets = expand_probe(&both, &tracefs, &mut diags);
+        assert!(diags.is_empty());
+        assert_eq!(targets.len(), 1);
+        let alone = [ap("tracepoint:syscalls:nothing_*")];
+        assert!(expand_probe(&alone, &tracefs, &mut diags).is_empty());
+        assert!(diags.0[0].message.contains("tracepoint:syscalls:nothing_*"));
+    }
+
+    #[test]
+    fn missing_exact_tracepoints_are_errors_even_beside_others() {
+        let mut diags = Diagnostics::default();
+        let both = [
+            ap("tracepoint:syscalls:sys_enter_read"),
+            ap("tracepoint:syscalls:sys_enter_raed"),
+        ];
+        expand_probe(&both, &fixtures(), &mut diags);
+        assert_eq!(diags.0.len(), 1);
+        assert!(diags.0[0].message.contains("did you mean sys_enter_read"));
+    }
+
+    #[test]
+    fn absent_kernel_functions_warn_alone_and_are_skipped_beside_others() {
+        if ksyms::KernelSymbols::system().is_none() {
+            eprintln!("skipped: the kernel's function list is not readable here");
+            return;
+        }
+        let mut diags = Diagnostics::default();
+        let alone = [ap("kprobe:no_such_function_in_any_kernel")];
+        assert_eq!(expand_probe(&alone, &fixtures(), &mut diags).len(), 1);
+        assert!(!diags.is_empty());
+        assert!(diags.0.iter().all(|d| d.severity == Severity::Warning));
+        let mut diags = Diagnostics::default();
+        let both = [ap("kprobe:no_such_function_in_any_kernel"), ap("BEGIN")];
+        let targets = expand_probe(&both, &fixtures(), &mut diags);
+        assert_eq!(targets.len(), 1);
+        assert!(diags.is_empty());
     }
 
     #[test]
