@@ -125,15 +125,11 @@ fn expand_probes<'p>(
     let mut out = Vec::new();
     for item in &program.items {
         if let ast::Item::Probe(probe) = item {
-            let targets = probe
-                .attach
-                .iter()
-                .flat_map(|ap| probes::expand(ap, tracefs, diags))
-                .collect();
+            let targets = probes::expand_probe(&probe.attach, tracefs, diags);
             out.push((probe, targets));
         }
     }
-    if out.is_empty() && diags.is_empty() {
+    if out.is_empty() && !diags.has_errors() {
         diags.push(error::error(
             "the program has no probes",
             program.span,

@@ -65,6 +65,7 @@ fn metadata(probes: Vec<Probe>) -> Metadata {
         ringbuf: Some(EVENTS.into()),
         strings: vec!["%Y|\n".into()],
         lost_events: Some(LOST.into()),
+        ..Default::default()
     }
 }
 

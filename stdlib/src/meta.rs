@@ -286,6 +286,8 @@ mod tests {
             ringbuf: Some("events".into()),
             strings: vec!["%H:%M:%S".into()],
             lost_events: None,
+            stack_map: Some("stacks".into()),
+            start_time: None,
         };
         assert_eq!(Metadata::from_bytes(&meta.to_bytes()).unwrap(), meta);
     }

@@ -52,20 +52,30 @@ fn function(module: &Module, f: &Function) -> Result<Program, CodegenError> {
     })
 }
 
-/// Blocks reachable from the entry, in index order.
+/// Blocks reachable from the entry in reverse postorder, a branch's `then` block right
+/// after it: only real loops jump backwards, so slot lifetimes stay short.
 pub(crate) fn reachable(f: &Function) -> Vec<BlockId> {
     let mut seen = vec![false; f.blocks.len()];
-    let mut stack = vec![BlockId(0)];
-    while let Some(b) = stack.pop() {
-        if std::mem::replace(&mut seen[b.0 as usize], true) {
-            continue;
+    let mut post = Vec::with_capacity(f.blocks.len());
+    // (block, successors still to visit, in visiting order)
+    let mut stack: Vec<(BlockId, Vec<BlockId>)> = Vec::new();
+    let enter = |b: BlockId, seen: &mut Vec<bool>, stack: &mut Vec<(BlockId, Vec<BlockId>)>| {
+        seen[b.0 as usize] = true;
+        stack.push((b, f.blocks[b.0 as usize].term.successors()));
+    };
+    enter(BlockId(0), &mut seen, &mut stack);
+    while let Some((b, succs)) = stack.last_mut() {
+        match succs.pop() {
+            Some(next) if !seen[next.0 as usize] => enter(next, &mut seen, &mut stack),
+            Some(_) => {}
+            None => {
+                post.push(*b);
+                stack.pop();
+            }
         }
-        stack.extend(f.blocks[b.0 as usize].term.successors());
     }
-    (0..f.blocks.len())
-        .filter(|i| seen[*i])
-        .map(|i| BlockId(i as u32))
-        .collect()
+    post.reverse();
+    post
 }
 
 /// The object spec for compiled programs.
