@@ -1,25 +1,37 @@
 //! The event stream: decoding ring-buffer records (exit, printf, print, clear, zero,
-//! time) and acting on them.
+//! time, cat, join) and acting on them.
 //!
 //! Invariants: records are handled in ring order; once an exit record has been seen the
 //! stream is *stopped* and further records are consumed without effect (as bpftrace
 //! ignores events after `exit()`), until [`Events::resume`] is called for END. The first
 //! exit code seen is the one reported. A record naming a map, format or string the
-//! metadata does not have is ignored.
+//! metadata does not have is ignored. A `cat()` of a file that cannot be read prints an
+//! error line on stderr, as bpftrace does, and the stream goes on.
 
+use std::ffi::OsStr;
+use std::fs::File;
+use std::io::{self, Read};
 use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aya::maps::{MapData, RingBuf};
 use aya::Ebpf;
 use ebpfc_stdlib::meta::{
-    Metadata, EVENT_CLEAR, EVENT_EXIT, EVENT_PRINT, EVENT_PRINTF, EVENT_TIME, EVENT_ZERO,
+    Metadata, EVENT_CAT, EVENT_CLEAR, EVENT_EXIT, EVENT_JOIN, EVENT_PRINT, EVENT_PRINTF,
+    EVENT_TIME, EVENT_ZERO,
 };
 
 use crate::error::{describe, io_words, RuntimeError};
-use crate::output::{render_map, render_printf, render_time};
+use crate::output::{
+    render_cat, render_cat_error, render_join, render_map, render_printf, render_time,
+    OutputFormat, Symbols,
+};
 use crate::sink::Sink;
 use crate::{maps, sys};
+
+/// The most bytes `cat()` prints of a file (bpftrace's `BPFTRACE_CAT_BYTES_MAX`).
+const CAT_BYTES_MAX: u64 = 10240;
 
 /// One decoded ring-buffer record; indices are checked against the metadata.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +48,10 @@ pub(crate) enum Record {
     Zero(usize),
     /// `time(fmt)` with the format string at this index of `Metadata::strings`.
     Time(usize),
+    /// `cat(path)`; the path is the rest of the record.
+    Cat,
+    /// `join(array, sep)` with the separator at this index of `Metadata::strings`.
+    Join(usize),
     /// A record too short for its id, with an id this runtime does not know, or with an
     /// index out of range.
     Unknown,
@@ -59,6 +75,10 @@ pub(crate) fn classify(record: &[u8], meta: &Metadata) -> Record {
         Some(EVENT_CLEAR) => index(1, maps).map(Record::Clear),
         Some(EVENT_ZERO) => index(1, maps).map(Record::Zero),
         Some(EVENT_TIME) => index(1, meta.strings.len()).map(Record::Time),
+        Some(EVENT_CAT) => Some(Record::Cat),
+        Some(EVENT_JOIN) => index(1, meta.strings.len())
+            .filter(|_| field(2).is_some())
+            .map(Record::Join),
         Some(id) => id
             .checked_sub(EVENT_PRINTF)
             .and_then(|i| usize::try_from(i).ok())
@@ -110,11 +130,13 @@ impl Events {
         self.stopped = false;
     }
 
-    /// Handles every record available now; `ebpf` holds the maps records act on.
+    /// Handles every record available now; `ebpf` holds the maps records act on and
+    /// `syms` resolves the stacks and symbols they print.
     pub fn drain(
         &mut self,
         ebpf: &Ebpf,
         meta: &Metadata,
+        syms: &dyn Symbols,
         sink: &mut Sink<'_>,
     ) -> Result<(), RuntimeError> {
         let Some((_, ring)) = &mut self.ring else {
@@ -129,7 +151,7 @@ impl Events {
                     self.stopped = true;
                     self.exit_code.get_or_insert(code);
                 }
-                record => act(record, &item, ebpf, meta, sink)?,
+                record => act(record, &item, ebpf, meta, syms, sink)?,
             }
         }
         Ok(())
@@ -160,23 +182,67 @@ fn act(
     bytes: &[u8],
     ebpf: &Ebpf,
     meta: &Metadata,
+    syms: &dyn Symbols,
     sink: &mut Sink<'_>,
 ) -> Result<(), RuntimeError> {
     let format = sink.format();
     match record {
-        Record::Printf(index) => sink.event(&render_printf(format, &meta.formats[index], bytes))?,
+        Record::Printf(index) => {
+            sink.event(&render_printf(format, &meta.formats[index], bytes, syms))?
+        }
         Record::Print { map, top, div } => {
             let dump = maps::dump(ebpf, &meta.maps[map])?;
-            sink.event(&render_map(format, &dump, top, div))?;
+            sink.event(&render_map(format, &dump, top, div, syms))?;
         }
         Record::Clear(map) => maps::clear(ebpf, &meta.maps[map])?,
         Record::Zero(map) => maps::zero(ebpf, &meta.maps[map])?,
         Record::Time(index) => {
             sink.event(&render_time(format, &local_time(&meta.strings[index])))?
         }
+        Record::Cat => cat(bytes.get(8..).unwrap_or_default(), sink)?,
+        Record::Join(sep) => {
+            sink.event(&render_join(format, meta.strings[sep].as_bytes(), bytes))?
+        }
         Record::Exit(_) | Record::Unknown => {}
     }
     Ok(())
+}
+
+/// Prints the file named by the NUL-terminated `path` (at most [`CAT_BYTES_MAX`] bytes
+/// of it), or its error line on stderr (in JSON, followed by an empty `cat` line).
+fn cat(path: &[u8], sink: &mut Sink<'_>) -> Result<(), RuntimeError> {
+    let path = &path[..path.iter().position(|&b| b == 0).unwrap_or(path.len())];
+    let format = sink.format();
+    match read_head(path, CAT_BYTES_MAX) {
+        Ok(contents) => sink.event_bytes(&render_cat(format, &contents))?,
+        Err(e) => {
+            sink.flush()?;
+            eprint!("{}", render_cat_error(path, &c_words(&e)));
+            if format == OutputFormat::Json {
+                sink.event_bytes(&render_cat(format, b""))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The first `max` bytes of the file at `path`.
+fn read_head(path: &[u8], max: u64) -> io::Result<Vec<u8>> {
+    let mut contents = Vec::new();
+    File::open(OsStr::from_bytes(path))?
+        .take(max)
+        .read_to_end(&mut contents)?;
+    Ok(contents)
+}
+
+/// The C library's words for an I/O error (`No such file or directory`), as
+/// strerror(3) gives them, without Rust's `(os error N)`.
+fn c_words(err: &io::Error) -> String {
+    let text = err.to_string();
+    match text.rfind(" (os error ") {
+        Some(end) => text[..end].to_string(),
+        None => text,
+    }
 }
 
 /// The current local time formatted with the strftime `format` (empty if the clock
@@ -286,6 +352,80 @@ mod tests {
             classify(&record(&[EVENT_TIME, 2]), &meta(2)),
             Record::Unknown
         );
+    }
+
+    #[test]
+    fn cat_and_join_records() {
+        let m = meta(2);
+        assert_eq!(classify(&record(&[EVENT_CAT]), &m), Record::Cat);
+        assert_eq!(classify(&record(&[EVENT_JOIN, 1, 3]), &m), Record::Join(1));
+        assert_eq!(classify(&record(&[EVENT_JOIN, 2, 3]), &m), Record::Unknown);
+        assert_eq!(classify(&record(&[EVENT_JOIN, 1]), &m), Record::Unknown);
+    }
+
+    /// A temporary file holding `contents`, removed when dropped.
+    struct TempFile(std::path::PathBuf);
+
+    impl TempFile {
+        fn new(name: &str, contents: &[u8]) -> Self {
+            let path = std::env::temp_dir().join(format!("ebpfc-{}-{name}", std::process::id()));
+            std::fs::write(&path, contents).unwrap();
+            Self(path)
+        }
+    }
+
+    impl Drop for TempFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    /// Runs `cat` on `path` into a fresh sink; returns what reached the output.
+    fn cat_output(format: OutputFormat, path: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut sink = Sink::with_policy(&mut out, format, false);
+        let mut record = path.to_vec();
+        record.extend_from_slice(&[0, b'x']);
+        cat(&record, &mut sink).unwrap();
+        sink.flush().unwrap();
+        drop(sink);
+        out
+    }
+
+    /// bpftrace 0.17: `BEGIN { cat("/tmp/c.txt"); printf("|\n"); ... }` with the file
+    /// holding `line1\nline2` printed `line1\nline2|`; in JSON
+    /// `{"type": "cat", "data": "line1\nline2"}`. A 20000-byte file printed 10240 bytes.
+    #[test]
+    fn cat_prints_the_file_as_bpftrace_does() {
+        let file = TempFile::new("cat", b"line1\nline2");
+        let path = file.0.as_os_str().as_bytes();
+        assert_eq!(cat_output(OutputFormat::Text, path), b"line1\nline2");
+        assert_eq!(
+            cat_output(OutputFormat::Json, path),
+            b"{\"type\": \"cat\", \"data\": \"line1\\nline2\"}\n"
+        );
+        let big = TempFile::new("big", &[b'a'; 20000]);
+        let printed = cat_output(OutputFormat::Text, big.0.as_os_str().as_bytes());
+        assert_eq!(printed.len(), 10240);
+    }
+
+    /// bpftrace 0.17 printed `ERROR: failed to open file '/nonexistent/f': No such file
+    /// or directory` on stderr and nothing on stdout (in JSON, `{"type": "cat", "data":
+    /// ""}`); for a directory the reason was `Is a directory`.
+    #[test]
+    fn cat_of_a_missing_file_goes_on() {
+        assert_eq!(cat_output(OutputFormat::Text, b"/nonexistent/f"), b"");
+        assert_eq!(
+            cat_output(OutputFormat::Json, b"/nonexistent/f"),
+            b"{\"type\": \"cat\", \"data\": \"\"}\n"
+        );
+        let err = read_head(b"/nonexistent/f", 10).unwrap_err();
+        assert_eq!(
+            render_cat_error(b"/nonexistent/f", &c_words(&err)),
+            "ERROR: failed to open file '/nonexistent/f': No such file or directory\n"
+        );
+        let err = read_head(b"/tmp", 10).unwrap_err();
+        assert_eq!(c_words(&err), "Is a directory");
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! Modules, in the order a run uses them: `metadata` (the `.ebpfc` section),
 //! `setup` (privileges, memlock, tracefs), `programs` (aya load, BEGIN/END test runs),
 //! `attach` (every other probe), `events` (ring buffer), `maps` (map dumps), [`output`]
-//! (rendering); `session` sequences them and `sys` is the only place for raw syscalls.
+//! (rendering), `symbols` (stack frames and symbol names for the renderer); `session`
+//! sequences them and `sys` is the only place for raw syscalls.
 
 mod attach;
 mod child;
@@ -17,6 +18,7 @@ mod programs;
 mod session;
 mod setup;
 mod sink;
+mod symbols;
 mod sys;
 
 use std::io::Write;

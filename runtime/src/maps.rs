@@ -1,5 +1,6 @@
-//! Reading user maps byte for byte into [`RawEntry`] lists for the renderer, and the
-//! map actions events ask for: `clear`, `zero`, and reading the lost-event counter.
+//! Reading user maps byte for byte into [`RawEntry`] lists for the renderer, the map
+//! actions events ask for (`clear`, `zero`), reading the lost-event counter and
+//! writing the start-time entry.
 //!
 //! Invariants: keys and values keep the kernel's sizes (`key_size`, `value_size`); a
 //! per-CPU value is split into one `value_size` slice per possible CPU (the kernel lays
@@ -61,6 +62,31 @@ pub(crate) fn lost_events(ebpf: &Ebpf, elf_name: &str) -> Result<u64, RuntimeErr
         .map(|v| first_u64(v))
         .fold(0u64, u64::wrapping_add);
     Ok(total)
+}
+
+/// Stores `ns` as the u64 at the start of the value under key 0 of the array
+/// `elf_name` (on every CPU of a per-CPU array): the session's start time.
+pub(crate) fn write_start_time(ebpf: &Ebpf, elf_name: &str, ns: u64) -> Result<(), RuntimeError> {
+    let fd = user_map_fd(ebpf, elf_name, elf_name)?;
+    store_first_u64(fd, ns).map_err(|e| map_error(elf_name, &e))
+}
+
+/// Writes `value` at the start of every CPU's value under the all-zero key.
+pub(crate) fn store_first_u64(fd: BorrowedFd<'_>, value: u64) -> io::Result<()> {
+    let map = open_raw(fd)?;
+    let shape = map.shape();
+    let (stride, copies) = if shape.per_cpu() {
+        let cpus = aya::util::nr_cpus().map_err(|(_, e)| e)?;
+        (per_cpu_stride(shape.value_size), cpus)
+    } else {
+        (shape.value_size as usize, 1)
+    };
+    let mut raw = vec![0u8; stride * copies];
+    for chunk in raw.chunks_mut(stride.max(1)) {
+        let len = chunk.len().min(8).min(shape.value_size as usize);
+        chunk[..len].copy_from_slice(&value.to_le_bytes()[..len]);
+    }
+    map.update(&vec![0u8; shape.key_size as usize], &raw)
 }
 
 /// The little-endian u64 at the start of `bytes` (0 when it is shorter).
@@ -328,6 +354,23 @@ mod tests {
         zero_entries(fd.as_fd(), usize::MAX).unwrap();
         let entries = read_entries(fd.as_fd()).unwrap();
         assert!(entries[0].values.iter().all(|v| v == &vec![0; 16]));
+    }
+
+    #[test]
+    fn the_start_time_fills_key_zero_on_every_cpu() {
+        if !kernel_available("the_start_time_fills_key_zero_on_every_cpu") {
+            return;
+        }
+        const BPF_MAP_TYPE_ARRAY: u32 = 2;
+        let fd = map_create(BPF_MAP_TYPE_ARRAY, 4, 8, 1).unwrap();
+        store_first_u64(fd.as_fd(), 123_456).unwrap();
+        let entries = read_entries(fd.as_fd()).unwrap();
+        assert_eq!(entries[0].key, 0u32.to_le_bytes());
+        assert_eq!(first_u64(&entries[0].values[0]), 123_456);
+        let fd = map_create(BPF_MAP_TYPE_PERCPU_ARRAY, 4, 8, 1).unwrap();
+        store_first_u64(fd.as_fd(), 77).unwrap();
+        let entries = read_entries(fd.as_fd()).unwrap();
+        assert!(entries[0].values.iter().all(|v| first_u64(v) == 77));
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //! 1. read the metadata, check privileges, start watching the `-p` process, prepare the
 //!    host (memlock, tracefs);
 //! 2. open the object and load every program (verifier errors surface before anything
-//!    runs), then announce `Attaching N probes...` (text: on stderr; JSON: an
-//!    `attached_probes` line on `out`);
+//!    runs), write the start time into the start-time map (if any), then announce
+//!    `Attaching N probes...` (text: on stderr; JSON: an `attached_probes` line on
+//!    `out`);
 //! 3. run BEGIN and handle its events; unless it called `exit()`, attach the other
 //!    probes and stream events until `exit()`, SIGINT, SIGTERM, or the exit of the `-c`
 //!    command or the `-p` process;
@@ -25,6 +26,7 @@ use crate::error::{io_words, RuntimeError};
 use crate::events::Events;
 use crate::output::{render_lost_events, render_maps, OutputFormat};
 use crate::sink::Sink;
+use crate::symbols::SessionSymbols;
 use crate::sys::ProcessWatch;
 use crate::{attach, maps, metadata, programs, setup, sys, RunOptions};
 
@@ -36,6 +38,8 @@ struct Session<'w> {
     ebpf: Ebpf,
     meta: Metadata,
     events: Events,
+    /// Resolves the stacks and symbols events and maps print.
+    syms: SessionSymbols,
     sink: Sink<'w>,
 }
 
@@ -59,10 +63,15 @@ pub(crate) fn run(
     let mut ebpf = programs::open_object(elf)?;
     programs::load_all(&mut ebpf, &meta)?;
     let events = Events::open(&mut ebpf, &meta)?;
+    let syms = SessionSymbols::new(&ebpf, &meta)?;
+    if let Some(name) = &meta.start_time {
+        maps::write_start_time(&ebpf, name, sys::monotonic_ns())?;
+    }
     let mut session = Session {
         ebpf,
         meta,
         events,
+        syms,
         sink: Sink::new(out, opts.format),
     };
     if !opts.quiet {
@@ -109,7 +118,8 @@ impl Session<'_> {
 
     /// Handles every event available now.
     fn drain(&mut self) -> Result<(), RuntimeError> {
-        self.events.drain(&self.ebpf, &self.meta, &mut self.sink)
+        self.events
+            .drain(&self.ebpf, &self.meta, &self.syms, &mut self.sink)
     }
 
     /// Runs BEGIN, then (unless it exited) attaches every probe and streams events.
@@ -156,7 +166,7 @@ impl Session<'_> {
         self.report_lost_events()?;
         let dumps = maps::dump_all(&self.ebpf, &self.meta.maps)?;
         let format = self.sink.format();
-        self.sink.write(&render_maps(format, &dumps))?;
+        self.sink.write(&render_maps(format, &dumps, &self.syms))?;
         self.sink.flush()?;
         Ok(exit_code(self.events.exit_code()))
     }

@@ -40,7 +40,12 @@ impl<'w> Sink<'w> {
 
     /// Writes one event's output, flushing it at once when stdout is a terminal.
     pub fn event(&mut self, text: &str) -> io::Result<()> {
-        self.out.write_all(text.as_bytes())?;
+        self.event_bytes(text.as_bytes())
+    }
+
+    /// [`Sink::event`] for output that need not be UTF-8 (the bytes of a file).
+    pub fn event_bytes(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.out.write_all(bytes)?;
         if self.flush_each_event {
             self.out.flush()?;
         }

@@ -1,11 +1,14 @@
 //! Decoding of raw map entries and event fields: typed values from little-endian bytes,
 //! per-CPU values combined as `meta::MapKind` documents, and hist buckets grouped by key.
+//! Stacks and symbols are resolved while decoding, through the caller's [`Symbols`].
 
 use std::collections::BTreeMap;
 
 use ebpfc_stdlib::meta::{MapInfo, MapKind, Ty};
 
 use super::hist;
+use super::resolve;
+use super::symbols::Symbols;
 use super::RawEntry;
 
 /// A typed value read from a key, a map value or an event record.
@@ -16,6 +19,10 @@ pub(super) enum Datum {
     /// The bytes of a string, up to (not including) its NUL.
     Str(Vec<u8>),
     Tuple(Vec<Datum>),
+    /// The data of a `buf()` value, printed escaped (`resolve::hex_buffer`).
+    Buf(Vec<u8>),
+    /// The frames of a stack; `None` when no stack was taken (printed as nothing).
+    Stack(Option<Vec<String>>),
 }
 
 /// A map value with all CPUs combined.
@@ -79,8 +86,15 @@ pub(super) fn read_cstr(bytes: &[u8], offset: usize, size: usize) -> Vec<u8> {
 }
 
 impl Datum {
-    /// Decodes a value of type `ty` stored at `offset` in `bytes`.
-    pub(super) fn decode(ty: &Ty, bytes: &[u8], offset: usize, rule: IntRule) -> Datum {
+    /// Decodes a value of type `ty` stored at `offset` in `bytes`; `inet` and symbol
+    /// values become their text.
+    pub(super) fn decode(
+        ty: &Ty,
+        bytes: &[u8],
+        offset: usize,
+        rule: IntRule,
+        syms: &dyn Symbols,
+    ) -> Datum {
         match ty {
             Ty::Int { size, signed } => {
                 let size = usize::from(*size);
@@ -95,21 +109,24 @@ impl Datum {
             Ty::Tuple { fields, .. } => Datum::Tuple(
                 fields
                     .iter()
-                    .map(|f| Datum::decode(&f.ty, bytes, offset + f.offset as usize, rule))
+                    .map(|f| Datum::decode(&f.ty, bytes, offset + f.offset as usize, rule, syms))
                     .collect(),
             ),
-            Ty::Inet | Ty::Buf { .. } | Ty::Stack { .. } | Ty::Sym { .. } => {
-                Datum::Unsigned(read_u64(bytes, offset, 8))
+            Ty::Inet => Datum::Str(resolve::inet(bytes, offset)),
+            Ty::Buf { size } => Datum::Buf(resolve::buf(bytes, offset, *size)),
+            Ty::Stack { user, frames } => {
+                Datum::Stack(resolve::stack(*user, *frames, bytes, offset, syms))
             }
+            Ty::Sym { user } => Datum::Str(resolve::sym(*user, bytes, offset, syms)),
         }
     }
 
-    /// The value as a 128-bit integer, for ordering; `None` for strings and tuples.
+    /// The value as a 128-bit integer, for ordering; `None` for anything but integers.
     pub(super) fn as_i128(&self) -> Option<i128> {
         match self {
             Datum::Signed(v) => Some(i128::from(*v)),
             Datum::Unsigned(v) => Some(i128::from(*v)),
-            Datum::Str(_) | Datum::Tuple(_) => None,
+            Datum::Str(_) | Datum::Tuple(_) | Datum::Buf(_) | Datum::Stack(_) => None,
         }
     }
 }
@@ -121,12 +138,12 @@ pub(super) fn divide_i64(v: i64, div: u64) -> i64 {
 
 impl Datum {
     /// The value `print(@m, top, div)` shows: integers divided by `div`, truncated
-    /// toward zero; strings and tuples unchanged.
+    /// toward zero; anything else unchanged.
     pub(super) fn divided(&self, div: u64) -> Datum {
         match self {
             Datum::Signed(v) => Datum::Signed(divide_i64(*v, div)),
             Datum::Unsigned(v) => Datum::Unsigned(v / div.max(1)),
-            Datum::Str(_) | Datum::Tuple(_) => self.clone(),
+            Datum::Str(_) | Datum::Tuple(_) | Datum::Buf(_) | Datum::Stack(_) => self.clone(),
         }
     }
 }
@@ -143,13 +160,13 @@ impl Value {
 }
 
 /// Decodes and combines every entry of a map (unsorted).
-pub(super) fn entries(info: &MapInfo, raw: &[RawEntry]) -> Vec<Entry> {
+pub(super) fn entries(info: &MapInfo, raw: &[RawEntry], syms: &dyn Symbols) -> Vec<Entry> {
     match &info.kind {
         MapKind::Hist | MapKind::Lhist { .. } => bucket_entries(info, raw),
         kind => raw
             .iter()
             .filter_map(|e| {
-                let value = combine(info, kind, &e.values)?;
+                let value = combine(info, kind, &e.values, syms)?;
                 Some(Entry {
                     key: user_key(info, &e.key).to_vec(),
                     value,
@@ -168,11 +185,16 @@ fn user_key<'k>(info: &MapInfo, key: &'k [u8]) -> &'k [u8] {
 }
 
 /// Combines the per-CPU values of one non-hist entry; `None` when a min/max was never set.
-fn combine(info: &MapInfo, kind: &MapKind, values: &[Vec<u8>]) -> Option<Value> {
+fn combine(
+    info: &MapInfo,
+    kind: &MapKind,
+    values: &[Vec<u8>],
+    syms: &dyn Symbols,
+) -> Option<Value> {
     let value = match kind {
         MapKind::Value => {
             let first = values.first().map_or(&[][..], Vec::as_slice);
-            Value::Plain(Datum::decode(&info.value, first, 0, IntRule::Typed))
+            Value::Plain(Datum::decode(&info.value, first, 0, IntRule::Typed, syms))
         }
         MapKind::Count => Value::Plain(Datum::Unsigned(sum_u64(values, 0))),
         MapKind::Sum => Value::Plain(Datum::Signed(sum_u64(values, 0) as i64)),

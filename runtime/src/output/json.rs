@@ -9,11 +9,18 @@ use ebpfc_stdlib::meta::{MapInfo, MapKind};
 
 use super::decode::{divide_i64, Entry, Value};
 use super::hist::{self, Scale};
+use super::symbols::Symbols;
 use super::value::{json_escape, json_key};
 
 /// Appends one map (entries already in print order, values divided by `div`); empty
 /// maps print nothing.
-pub(super) fn map(info: &MapInfo, entries: &[Entry], div: u64, out: &mut String) {
+pub(super) fn map(
+    info: &MapInfo,
+    entries: &[Entry],
+    div: u64,
+    syms: &dyn Symbols,
+    out: &mut String,
+) {
     if entries.is_empty() {
         return;
     }
@@ -33,7 +40,7 @@ pub(super) fn map(info: &MapInfo, entries: &[Entry], div: u64, out: &mut String)
             out.push_str(", ");
         }
         if keyed {
-            json_key(info, &entry.key, out);
+            json_key(info, &entry.key, syms, out);
             out.push_str(": ");
         }
         value(info, &entry.value, div, out);

@@ -2,19 +2,27 @@
 //!
 //! Every function here is pure: it turns the raw bytes read from the kernel into
 //! exactly what bpftrace 0.17 prints for them (JSON: strict NDJSON, one object a line).
+//! What the bytes alone do not tell (the frames of a stack, the symbol at an address)
+//! is asked of the caller's [`Symbols`].
 
 mod cformat;
 mod decode;
 mod hist;
 mod json;
+mod message;
 mod printf;
+mod resolve;
 mod sort;
+mod symbols;
 #[cfg(test)]
 mod tests;
 mod text;
 mod value;
 
 use ebpfc_stdlib::meta::{Format, MapInfo};
+
+pub use message::{render_cat, render_cat_error, render_join};
+pub use symbols::{NoSymbols, Symbol, Symbols};
 
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -42,7 +50,7 @@ pub struct RawEntry {
 /// in JSON, one line per non-empty map and nothing else, so every line is an object.
 /// Pass every user map, empty ones included: in text an empty map still prints its
 /// terminator (a blank line, two for avg/stats), as bpftrace does.
-pub fn render_maps(format: OutputFormat, maps: &[MapDump<'_>]) -> String {
+pub fn render_maps(format: OutputFormat, maps: &[MapDump<'_>], syms: &dyn Symbols) -> String {
     let mut sorted: Vec<&MapDump<'_>> = maps.iter().collect();
     sorted.sort_by(|a, b| a.info.name.cmp(&b.info.name));
     let mut out = match format {
@@ -50,7 +58,7 @@ pub fn render_maps(format: OutputFormat, maps: &[MapDump<'_>]) -> String {
         OutputFormat::Json => String::new(),
     };
     for dump in sorted {
-        map_into(format, dump, 0, 1, &mut out);
+        map_into(format, dump, 0, 1, syms, &mut out);
     }
     out
 }
@@ -60,20 +68,33 @@ pub fn render_maps(format: OutputFormat, maps: &[MapDump<'_>]) -> String {
 /// (`stats` maps ignore it); `div` > 1 divides the printed values of integer, `avg` and
 /// `hist` maps (not `stats` or `lhist`, and hist bars keep their undivided widths), as
 /// bpftrace 0.17 does. Entries are ordered by their undivided values.
-pub fn render_map(format: OutputFormat, dump: &MapDump<'_>, top: u64, div: u64) -> String {
+pub fn render_map(
+    format: OutputFormat,
+    dump: &MapDump<'_>,
+    top: u64,
+    div: u64,
+    syms: &dyn Symbols,
+) -> String {
     let mut out = String::new();
-    map_into(format, dump, top, div.max(1), &mut out);
+    map_into(format, dump, top, div.max(1), syms, &mut out);
     out
 }
 
 /// Appends one map: decoded, sorted, cut to `top` and rendered with `div` (>= 1).
-fn map_into(format: OutputFormat, dump: &MapDump<'_>, top: u64, div: u64, out: &mut String) {
-    let mut entries = decode::entries(dump.info, &dump.entries);
+fn map_into(
+    format: OutputFormat,
+    dump: &MapDump<'_>,
+    top: u64,
+    div: u64,
+    syms: &dyn Symbols,
+    out: &mut String,
+) {
+    let mut entries = decode::entries(dump.info, &dump.entries, syms);
     sort::sort_entries(dump.info, &mut entries);
     sort::keep_top(dump.info, &mut entries, top);
     match format {
-        OutputFormat::Text => text::map(dump.info, &entries, div, out),
-        OutputFormat::Json => json::map(dump.info, &entries, div, out),
+        OutputFormat::Text => text::map(dump.info, &entries, div, syms, out),
+        OutputFormat::Json => json::map(dump.info, &entries, div, syms, out),
     }
 }
 
@@ -103,8 +124,13 @@ pub fn render_lost_events(format: OutputFormat, count: u64) -> String {
 
 /// Renders one printf event; `record` is the whole ring-buffer record (event id first).
 /// Text is the formatted string itself; JSON is one `{"type": "printf", ...}` line.
-pub fn render_printf(format: OutputFormat, fmt: &Format, record: &[u8]) -> String {
-    let bytes = printf::format(fmt, record);
+pub fn render_printf(
+    format: OutputFormat,
+    fmt: &Format,
+    record: &[u8],
+    syms: &dyn Symbols,
+) -> String {
+    let bytes = printf::format(fmt, record, syms);
     match format {
         OutputFormat::Text => String::from_utf8_lossy(&bytes).into_owned(),
         OutputFormat::Json => {

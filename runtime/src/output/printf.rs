@@ -1,21 +1,33 @@
 //! Formatting of printf events the way bpftrace 0.17 does it.
 //!
 //! bpftrace finds its conversions with the pattern
-//! `%-?[0-9]*(\.[0-9]+)?(c|s|(hh|h|ll|l|j|z|t)?[duxXop])`, so `%i`, `%+d`, `%#x` or `%%`
-//! are not conversions to it. It cuts the template after each conversion and formats each
-//! piece with C `snprintf` and that piece's one argument (so a `%%` before a conversion
-//! prints `%`, and the piece's output stops at a NUL byte); the text after the last
-//! conversion is copied unchanged. When the number of such conversions differs from the
-//! number of arguments, the whole template is formatted as one C format string instead.
+//! `%-?[0-9]*(\.[0-9]+)?(c|s|r|rx|rh|(hh|h|ll|l|j|z|t)?[duxXop])`, so `%i`, `%+d`, `%#x`
+//! or `%%` are not conversions to it. It cuts the template after each conversion and
+//! formats each piece with C `snprintf` and that piece's one argument (so a `%%` before a
+//! conversion prints `%`, and the piece's output stops at a NUL byte); the text after the
+//! last conversion is copied unchanged. When the number of such conversions differs from
+//! the number of arguments, the whole template is formatted as one C format string
+//! instead.
+//!
+//! `buf()` arguments are passed as text: a piece whose conversion is exactly `%r`, `%rx`
+//! or `%rh` has every `%r[x|h]?` in it replaced by `%s` and gets the buffer in that
+//! conversion's [`HexMode`]; any other conversion (`%s`, `%5r`, which glibc prints
+//! literally) gets it as `%r` prints it.
 
-use ebpfc_stdlib::meta::{Field, Format};
+use ebpfc_stdlib::meta::Format;
 
 use super::cformat::{self, Arg};
 use super::decode::{Datum, IntRule};
+use super::resolve::{hex_buffer, HexMode, VALUE_INDENT};
+use super::symbols::Symbols;
 
 /// The formatted text of one printf event (`record` includes the leading event id).
-pub(super) fn format(fmt: &Format, record: &[u8]) -> Vec<u8> {
-    let args: Vec<Arg> = fmt.args.iter().map(|f| argument(f, record)).collect();
+pub(super) fn format(fmt: &Format, record: &[u8], syms: &dyn Symbols) -> Vec<u8> {
+    let args: Vec<Datum> = fmt
+        .args
+        .iter()
+        .map(|f| Datum::decode(&f.ty, record, f.offset as usize, IntRule::Typed, syms))
+        .collect();
     let template = fmt.template.as_bytes();
     let ends = conversion_ends(template);
     let mut out = Vec::new();
@@ -27,30 +39,63 @@ pub(super) fn format(fmt: &Format, record: &[u8]) -> Vec<u8> {
         }
         out.extend_from_slice(&template[start..]);
     } else {
-        let mut all = args.iter();
-        cformat::format(template, &mut all, &mut out);
+        let args: Vec<Arg> = args.iter().map(|a| argument(a, HexMode::Ascii)).collect();
+        cformat::format(template, &mut args.iter(), &mut out);
     }
     out
 }
 
 /// Formats one piece with its argument and appends the output up to any NUL.
-fn piece(text: &[u8], arg: &Arg, out: &mut Vec<u8>) {
+fn piece(text: &[u8], arg: &Datum, out: &mut Vec<u8>) {
+    let (text, mode) = buffer_conversion(text);
     let mut buf = Vec::new();
-    cformat::format(text, &mut std::iter::once(arg), &mut buf);
+    cformat::format(&text, &mut std::iter::once(&argument(arg, mode)), &mut buf);
     let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
     out.extend_from_slice(&buf[..len]);
 }
 
-/// Reads one argument from the event record; integers are extended to 64 bits by their
-/// signedness and tuples are passed as their text.
-fn argument(field: &Field, record: &[u8]) -> Arg {
-    match Datum::decode(&field.ty, record, field.offset as usize, IntRule::Typed) {
-        Datum::Signed(v) => Arg::Int(v as u64),
-        Datum::Unsigned(v) => Arg::Int(v),
-        Datum::Str(s) => Arg::Str(s),
-        tuple @ Datum::Tuple(_) => {
+/// The piece to format and how a buffer argument is written: for a piece whose
+/// conversion (from its last `%`) is `%r`, `%rx` or `%rh`, the piece with every
+/// `%r[x|h]?` replaced by `%s` and that conversion's mode; otherwise the piece as is.
+fn buffer_conversion(text: &[u8]) -> (Vec<u8>, HexMode) {
+    let conversion = text
+        .iter()
+        .rposition(|&b| b == b'%')
+        .map_or(&[][..], |i| &text[i..]);
+    let mode = match conversion {
+        b"%r" => HexMode::Ascii,
+        b"%rx" => HexMode::Escaped,
+        b"%rh" => HexMode::Spaced,
+        _ => return (text.to_vec(), HexMode::Ascii),
+    };
+    let mut replaced = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        if text[i] == b'%' && text.get(i + 1) == Some(&b'r') {
+            replaced.extend_from_slice(b"%s");
+            i += 2;
+            if matches!(text.get(i), Some(b'x' | b'|' | b'h')) {
+                i += 1;
+            }
+        } else {
+            replaced.push(text[i]);
+            i += 1;
+        }
+    }
+    (replaced, mode)
+}
+
+/// An argument as the C conversion gets it: integers extended to 64 bits by their
+/// signedness, buffers as their text in `mode`, stacks and tuples as their text.
+fn argument(datum: &Datum, mode: HexMode) -> Arg {
+    match datum {
+        Datum::Signed(v) => Arg::Int(*v as u64),
+        Datum::Unsigned(v) => Arg::Int(*v),
+        Datum::Str(s) => Arg::Str(s.clone()),
+        Datum::Buf(data) => Arg::Str(hex_buffer(data, mode)),
+        Datum::Tuple(_) | Datum::Stack(_) => {
             let mut text = Vec::new();
-            tuple.text_bytes(&mut text);
+            datum.text_bytes(VALUE_INDENT, &mut text);
             Arg::Str(text)
         }
     }
@@ -75,7 +120,8 @@ fn conversion_ends(template: &[u8]) -> Vec<usize> {
     ends
 }
 
-/// Matches `-?[0-9]*(\.[0-9]+)?(c|s|(hh|h|ll|l|j|z|t)?[duxXop])` at `i`; returns its end.
+/// Matches `-?[0-9]*(\.[0-9]+)?(c|s|r|rx|rh|(hh|h|ll|l|j|z|t)?[duxXop])` at `i`;
+/// returns its end.
 fn match_conversion(t: &[u8], mut i: usize) -> Option<usize> {
     let at = |i: usize| t.get(i).copied().unwrap_or(0);
     if at(i) == b'-' {
@@ -95,6 +141,12 @@ fn match_conversion(t: &[u8], mut i: usize) -> Option<usize> {
         Some(i + 3)
     } else if b"hljzt".contains(&at(i)) && integer(at(i + 1)) {
         Some(i + 2)
+    } else if at(i) == b'r' {
+        Some(if matches!(at(i + 1), b'x' | b'h') {
+            i + 2
+        } else {
+            i + 1
+        })
     } else if integer(at(i)) || matches!(at(i), b'c' | b's') {
         Some(i + 1)
     } else {

@@ -1,6 +1,7 @@
 //! The order in which a map's entries are printed: integer aggregations by value,
 //! `avg`/`stats` by average, hists by total count, everything else by key. Ties fall
-//! back to the raw key bytes so the output is deterministic.
+//! back to the raw key bytes so the output is deterministic. Key fields bpftrace does
+//! not sort (`inet`, `buf`, stacks, symbols) are ordered by their raw bytes.
 
 use std::cmp::Ordering;
 
@@ -61,7 +62,14 @@ fn field_order(ty: &Ty, a: &[u8], b: &[u8], offset: usize) -> Ordering {
             acc.then_with(|| field_order(&f.ty, a, b, offset + f.offset as usize))
         }),
         Ty::Inet | Ty::Buf { .. } | Ty::Stack { .. } | Ty::Sym { .. } => {
-            read_u64(a, offset, 8).cmp(&read_u64(b, offset, 8))
+            let size = ty.size() as usize;
+            field_bytes(a, offset, size).cmp(field_bytes(b, offset, size))
         }
     }
+}
+
+/// The `size` bytes at `offset`, or as many of them as there are.
+fn field_bytes(bytes: &[u8], offset: usize, size: usize) -> &[u8] {
+    let start = offset.min(bytes.len());
+    &bytes[start..offset.saturating_add(size).min(bytes.len())]
 }

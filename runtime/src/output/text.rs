@@ -10,16 +10,23 @@ use ebpfc_stdlib::meta::{MapInfo, MapKind};
 
 use super::decode::{divide_i64, Entry, Value};
 use super::hist::{self, Scale};
+use super::symbols::Symbols;
 use super::value::text_key;
 
 /// Appends one map (entries already in print order, values divided by `div`).
-pub(super) fn map(info: &MapInfo, entries: &[Entry], div: u64, out: &mut String) {
+pub(super) fn map(
+    info: &MapInfo,
+    entries: &[Entry],
+    div: u64,
+    syms: &dyn Symbols,
+    out: &mut String,
+) {
     for (i, entry) in entries.iter().enumerate() {
         if i > 0 {
             out.push('\n');
         }
         out.push_str(&info.name);
-        text_key(info, &entry.key, out);
+        text_key(info, &entry.key, syms, out);
         out.push_str(": ");
         value(info, &entry.value, div, out);
     }

@@ -1,45 +1,55 @@
 //! Printing of single values and map keys, in text (`(1, a)`, `[1, a]`) and JSON
-//! (`[1,"a"]`, `"1,a"`), and bpftrace's JSON string escaping.
+//! (`[1,"a"]`, `"1,a"`), and bpftrace's JSON string escaping. Stacks are indented by
+//! [`KEY_INDENT`] inside keys and by [`VALUE_INDENT`] elsewhere; JSON prints them, and
+//! `buf` data, as strings holding their text.
 
 use std::fmt::Write as _;
 
 use ebpfc_stdlib::meta::MapInfo;
 
 use super::decode::{Datum, IntRule};
+use super::resolve::{self, HexMode, KEY_INDENT, VALUE_INDENT};
+use super::symbols::Symbols;
 
 impl Datum {
-    /// Text form: strings raw, tuples as `(a, b)`.
+    /// Text form of a value: strings raw, tuples as `(a, b)`.
     pub(super) fn text(&self, out: &mut String) {
         let mut bytes = Vec::new();
-        self.text_bytes(&mut bytes);
+        self.text_bytes(VALUE_INDENT, &mut bytes);
         out.push_str(&String::from_utf8_lossy(&bytes));
     }
 
-    /// Text form as bytes, keeping strings exactly as stored.
-    pub(super) fn text_bytes(&self, out: &mut Vec<u8>) {
+    /// Text form as bytes, keeping strings exactly as stored; stack frames are indented
+    /// by `indent` spaces.
+    pub(super) fn text_bytes(&self, indent: usize, out: &mut Vec<u8>) {
         match self {
             Datum::Signed(v) => out.extend_from_slice(v.to_string().as_bytes()),
             Datum::Unsigned(v) => out.extend_from_slice(v.to_string().as_bytes()),
             Datum::Str(bytes) => out.extend_from_slice(bytes),
+            Datum::Buf(data) => out.extend(resolve::hex_buffer(data, HexMode::Ascii)),
+            Datum::Stack(frames) => resolve::stack_text(frames.as_deref(), indent, out),
             Datum::Tuple(items) => {
                 out.push(b'(');
                 for (i, item) in items.iter().enumerate() {
                     if i > 0 {
                         out.extend_from_slice(b", ");
                     }
-                    item.text_bytes(out);
+                    item.text_bytes(indent, out);
                 }
                 out.push(b')');
             }
         }
     }
 
-    /// JSON form: strings quoted and escaped, tuples as `[a,b]`.
+    /// JSON form of a value: strings (and the text of buffers and stacks) quoted and
+    /// escaped, tuples as `[a,b]`.
     pub(super) fn json(&self, out: &mut String) {
         match self {
-            Datum::Str(bytes) => {
+            Datum::Str(_) | Datum::Buf(_) | Datum::Stack(_) => {
+                let mut bytes = Vec::new();
+                self.text_bytes(VALUE_INDENT, &mut bytes);
                 out.push('"');
-                json_escape(bytes, out);
+                json_escape(&bytes, out);
                 out.push('"');
             }
             Datum::Tuple(items) => {
@@ -63,11 +73,11 @@ fn join<T>(out: &mut String, items: &[T], sep: &str, each: fn(&T, &mut String)) 
 }
 
 /// The printed fields of a user key: one per tuple field, or a single one.
-fn key_fields(info: &MapInfo, key: &[u8]) -> Vec<Datum> {
+fn key_fields(info: &MapInfo, key: &[u8], syms: &dyn Symbols) -> Vec<Datum> {
     match info
         .key
         .as_ref()
-        .map(|ty| Datum::decode(ty, key, 0, IntRule::Key))
+        .map(|ty| Datum::decode(ty, key, 0, IntRule::Key, syms))
     {
         None => Vec::new(),
         Some(Datum::Tuple(fields)) => fields,
@@ -76,29 +86,31 @@ fn key_fields(info: &MapInfo, key: &[u8]) -> Vec<Datum> {
 }
 
 /// The text key suffix of an entry: `[1, a]`, or nothing for scalar maps.
-pub(super) fn text_key(info: &MapInfo, key: &[u8], out: &mut String) {
+pub(super) fn text_key(info: &MapInfo, key: &[u8], syms: &dyn Symbols, out: &mut String) {
     if info.key.is_some() {
         out.push('[');
-        out.push_str(&String::from_utf8_lossy(&joined_key(info, key, b", ")));
+        out.push_str(&String::from_utf8_lossy(&joined_key(
+            info, key, b", ", syms,
+        )));
         out.push(']');
     }
 }
 
 /// The JSON object key of an entry: the fields' text joined by `,`, escaped and quoted.
-pub(super) fn json_key(info: &MapInfo, key: &[u8], out: &mut String) {
+pub(super) fn json_key(info: &MapInfo, key: &[u8], syms: &dyn Symbols, out: &mut String) {
     out.push('"');
-    json_escape(&joined_key(info, key, b","), out);
+    json_escape(&joined_key(info, key, b",", syms), out);
     out.push('"');
 }
 
 /// The text of the key fields separated by `sep`.
-fn joined_key(info: &MapInfo, key: &[u8], sep: &[u8]) -> Vec<u8> {
+fn joined_key(info: &MapInfo, key: &[u8], sep: &[u8], syms: &dyn Symbols) -> Vec<u8> {
     let mut out = Vec::new();
-    for (i, field) in key_fields(info, key).iter().enumerate() {
+    for (i, field) in key_fields(info, key, syms).iter().enumerate() {
         if i > 0 {
             out.extend_from_slice(sep);
         }
-        field.text_bytes(&mut out);
+        field.text_bytes(KEY_INDENT, &mut out);
     }
     out
 }

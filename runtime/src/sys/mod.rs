@@ -1,6 +1,7 @@
 //! The one seam for raw system calls and `unsafe` code: the bpf(2) map commands
-//! ([`bpf`]), strftime(3) ([`time`]), poll(2), pidfd_open(2), mount(2), setrlimit(2),
-//! geteuid(2), the SIGINT/SIGTERM handlers and the paused `-c` child.
+//! ([`bpf`]), strftime(3) and clock_gettime(2) ([`time`]), poll(2), pidfd_open(2),
+//! mount(2), setrlimit(2), geteuid(2), the SIGINT/SIGTERM handlers and the paused `-c`
+//! child.
 //!
 //! Invariant: every other module of the crate is free of `unsafe`.
 
@@ -10,7 +11,7 @@ mod time;
 #[cfg(test)]
 pub(crate) use bpf::testing;
 pub(crate) use bpf::{per_cpu_stride, RawMap};
-pub(crate) use time::Calendar;
+pub(crate) use time::{monotonic_ns, Calendar};
 
 use std::ffi::CStr;
 use std::io;

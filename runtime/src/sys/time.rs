@@ -1,4 +1,5 @@
-//! Calendar time and strftime(3), for `time(fmt)`.
+//! Calendar time and strftime(3), for `time(fmt)`, and the monotonic clock BPF
+//! programs read (`bpf_ktime_get_ns`), for `elapsed`.
 //!
 //! Invariant: strftime(3) is only ever given a NUL-terminated format and a buffer whose
 //! exact length it is told.
@@ -72,6 +73,22 @@ impl Calendar {
     }
 }
 
+/// CLOCK_MONOTONIC now, in nanoseconds: the clock of `bpf_ktime_get_ns`.
+pub(crate) fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec, which lives for the call.
+    let ret = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    if ret != 0 {
+        return 0;
+    }
+    let secs = u64::try_from(ts.tv_sec).unwrap_or(0);
+    let nanos = u64::try_from(ts.tv_nsec).unwrap_or(0);
+    secs.saturating_mul(1_000_000_000).saturating_add(nanos)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,5 +117,12 @@ mod tests {
     fn local_time_is_available() {
         let tm = Calendar::local(FIXED).unwrap();
         assert_eq!(tm.format("%Y").len(), 4);
+    }
+
+    #[test]
+    fn the_monotonic_clock_advances() {
+        let a = monotonic_ns();
+        let b = monotonic_ns();
+        assert!(a > 0 && b >= a, "{a} {b}");
     }
 }

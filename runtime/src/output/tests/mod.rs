@@ -4,15 +4,21 @@
 //! `Attaching` line) for the program quoted above each test input; the inputs are the
 //! raw entries those programs leave in ebpfc's map layouts (`meta::MapKind`), spread
 //! over two CPUs. JSON captures keep bpftrace's blank lines; ebpfc prints none.
+//! Stacks and symbols are answered by [`FakeSymbols`], filled with the frames and
+//! symbols bpftrace printed.
 
 mod maps;
 mod print;
 mod printf;
+mod stacks;
 mod units;
+mod values;
+
+use std::collections::{BTreeMap, HashMap};
 
 use ebpfc_stdlib::meta::{Field, MapInfo, MapKind, Ty};
 
-use super::{render_maps, MapDump, OutputFormat, RawEntry};
+use super::{render_maps, MapDump, NoSymbols, OutputFormat, RawEntry, Symbol, Symbols};
 
 /// A map and the raw entries read from it.
 type Dump = (MapInfo, Vec<RawEntry>);
@@ -41,15 +47,16 @@ fn str64() -> Ty {
     Ty::Str { size: 64 }
 }
 
-/// A tuple with each integer aligned to its size, padded to a multiple of 8.
+/// A tuple with each integer aligned to its size, strings unaligned and anything else
+/// aligned to 8, padded to a multiple of 8.
 fn tuple(types: Vec<Ty>) -> Ty {
     let mut offset = 0u32;
     let mut fields = Vec::new();
     for ty in types {
-        let align = if let Ty::Int { size, .. } = ty {
-            u32::from(size)
-        } else {
-            1
+        let align = match ty {
+            Ty::Int { size, .. } => u32::from(size),
+            Ty::Str { .. } => 1,
+            _ => 8,
         };
         offset = offset.next_multiple_of(align);
         let size = ty.size();
@@ -134,7 +141,7 @@ fn buckets(user: &[u8], counts: &[(i64, i64, i64)]) -> Vec<RawEntry> {
         .collect()
 }
 
-fn render(format: OutputFormat, dumps: &[Dump]) -> String {
+fn render(format: OutputFormat, dumps: &[Dump], syms: &dyn Symbols) -> String {
     let maps: Vec<MapDump<'_>> = dumps
         .iter()
         .map(|(info, entries)| MapDump {
@@ -142,15 +149,23 @@ fn render(format: OutputFormat, dumps: &[Dump]) -> String {
             entries: entries.clone(),
         })
         .collect();
-    render_maps(format, &maps)
+    render_maps(format, &maps, syms)
 }
 
 /// Asserts both renderings of `dumps` against the captured outputs. bpftrace's JSON
 /// output has blank lines before the map dump; ebpfc's is strict NDJSON, so they are
 /// dropped from the capture before comparing.
-fn check(dumps: &[Dump], (text, json): (&str, &str)) {
-    assert_eq!(render(OutputFormat::Text, dumps), text);
-    assert_eq!(render(OutputFormat::Json, dumps), without_blank_lines(json));
+fn check(dumps: &[Dump], captured: (&str, &str)) {
+    check_with(dumps, captured, &NoSymbols);
+}
+
+/// [`check`] with stacks and symbols answered by `syms`.
+fn check_with(dumps: &[Dump], (text, json): (&str, &str), syms: &dyn Symbols) {
+    assert_eq!(render(OutputFormat::Text, dumps, syms), text);
+    assert_eq!(
+        render(OutputFormat::Json, dumps, syms),
+        without_blank_lines(json)
+    );
 }
 
 /// `text` with its empty lines removed.
@@ -159,4 +174,48 @@ fn without_blank_lines(text: &str) -> String {
         .filter(|l| !l.is_empty())
         .map(|l| format!("{l}\n"))
         .collect()
+}
+
+/// Stacks and symbols from fixed tables: a symbol holds every address from its start up
+/// to the next symbol's start (user symbols: for `size` bytes).
+#[derive(Default)]
+struct FakeSymbols {
+    stacks: HashMap<i64, Vec<u64>>,
+    kernel: BTreeMap<u64, &'static str>,
+    /// Per pid: start address to (size, name).
+    user: HashMap<u32, BTreeMap<u64, (u64, &'static str)>>,
+}
+
+impl Symbols for FakeSymbols {
+    fn stack(&self, id: i64) -> Option<Vec<u64>> {
+        self.stacks.get(&id).cloned()
+    }
+
+    fn kernel_symbol(&self, addr: u64) -> Option<Symbol> {
+        let (start, name) = self.kernel.range(..=addr).next_back()?;
+        Some(Symbol {
+            name: name.to_string(),
+            offset: addr - start,
+        })
+    }
+
+    fn user_symbols(&self, pid: u32, addrs: &[u64]) -> Vec<Option<Symbol>> {
+        let table = self.user.get(&pid);
+        addrs
+            .iter()
+            .map(|&addr| {
+                let (start, (size, name)) = table?.range(..=addr).next_back()?;
+                (addr - start < *size).then(|| Symbol {
+                    name: name.to_string(),
+                    offset: addr - start,
+                })
+            })
+            .collect()
+    }
+}
+
+/// `bytes` zero-padded to `size`.
+fn padded(mut bytes: Vec<u8>, size: u32) -> Vec<u8> {
+    bytes.resize(size as usize, 0);
+    bytes
 }

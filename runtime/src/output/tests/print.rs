@@ -5,7 +5,7 @@
 use ebpfc_stdlib::meta::MapKind::{Avg, Count, Hist, Min, Stats};
 
 use super::*;
-use crate::output::{render_lost_events, render_map, render_time};
+use crate::output::{render_lost_events, render_map, render_time, NoSymbols};
 
 /// A `print(@m, top, div)` call: the map, `top` and `div`.
 type Print<'a> = (&'a Dump, u64, u64);
@@ -18,9 +18,9 @@ fn program(format: OutputFormat, prints: &[Print<'_>], maps: &[Dump]) -> String 
             info,
             entries: entries.clone(),
         };
-        out.push_str(&render_map(format, &dump, *top, *div));
+        out.push_str(&render_map(format, &dump, *top, *div, &NoSymbols));
     }
-    out + &render(format, maps)
+    out + &render(format, maps, &NoSymbols)
 }
 
 fn check_program(prints: &[Print<'_>], maps: &[Dump], (text, json): (&str, &str)) {
@@ -153,10 +153,10 @@ fn div_zero_and_one_change_nothing() {
         entries: c.1.clone(),
     };
     for div in [0, 1] {
-        let text = render_map(OutputFormat::Text, &dump, 0, div);
+        let text = render_map(OutputFormat::Text, &dump, 0, div, &NoSymbols);
         assert_eq!(text, "@c[2]: 1\n@c[1]: 7\n");
     }
-    let all = render_map(OutputFormat::Text, &dump, 5, 0);
+    let all = render_map(OutputFormat::Text, &dump, 5, 0, &NoSymbols);
     assert_eq!(all, "@c[2]: 1\n@c[1]: 7\n");
 }
 

@@ -3,7 +3,7 @@
 use ebpfc_stdlib::meta::{Field, Format, Ty, EVENT_PRINTF};
 
 use super::{int, str64};
-use crate::output::{render_printf, OutputFormat};
+use crate::output::{render_printf, NoSymbols, OutputFormat};
 
 /// One printf argument as the program passes it.
 enum A {
@@ -50,8 +50,8 @@ macro_rules! check {
         let (fmt, record) = event($template, &[$($arg),*]);
         let text = include_str!(concat!("bpftrace/", $name, ".ptext"));
         let json = include_str!(concat!("bpftrace/", $name, ".pjson"));
-        assert_eq!(render_printf(OutputFormat::Text, &fmt, &record), text);
-        assert_eq!(render_printf(OutputFormat::Json, &fmt, &record), json);
+        assert_eq!(render_printf(OutputFormat::Text, &fmt, &record, &NoSymbols), text);
+        assert_eq!(render_printf(OutputFormat::Json, &fmt, &record, &NoSymbols), json);
     }};
 }
 
@@ -244,6 +244,6 @@ fn string_with_quote() {
 fn c_semantics_when_counts_differ() {
     let template = "%+d|%i|% d|%#x|%#o|%+05d\n";
     let (fmt, record) = event(template, &[I(5), I(-3), I(7), I(255), I(8), I(42)]);
-    let text = render_printf(OutputFormat::Text, &fmt, &record);
+    let text = render_printf(OutputFormat::Text, &fmt, &record, &NoSymbols);
     assert_eq!(text, "+5|-3| 7|0xff|010|+0042\n");
 }

@@ -12,8 +12,8 @@ fn min_and_max_never_set_are_absent() {
         (agg("@mn", Min, None), unset.clone()),
         (agg("@mx", Max, None), unset),
     ];
-    assert_eq!(render(OutputFormat::Text, &dumps), "\n\n\n\n");
-    assert_eq!(render(OutputFormat::Json, &dumps), "");
+    assert_eq!(render(OutputFormat::Text, &dumps, &NoSymbols), "\n\n\n\n");
+    assert_eq!(render(OutputFormat::Json, &dumps, &NoSymbols), "");
 }
 
 #[test]
@@ -23,7 +23,10 @@ fn min_and_max_combine_only_set_cpus() {
         (agg("@mn", Min, None), vec![entry(scalar(), values.clone())]),
         (agg("@mx", Max, None), vec![entry(scalar(), values)]),
     ];
-    assert_eq!(render(OutputFormat::Text, &dumps), "\n\n@mn: -2\n@mx: 4\n");
+    assert_eq!(
+        render(OutputFormat::Text, &dumps, &NoSymbols),
+        "\n\n@mn: -2\n@mx: 4\n"
+    );
 }
 
 #[test]
@@ -34,7 +37,7 @@ fn equal_values_order_by_key_bytes() {
         vec![one(2), one(256), one(1)],
     )];
     let text = "\n\n@c[256]: 1\n@c[1]: 1\n@c[2]: 1\n";
-    assert_eq!(render(OutputFormat::Text, &dumps), text);
+    assert_eq!(render(OutputFormat::Text, &dumps, &NoSymbols), text);
 }
 
 #[test]
@@ -42,7 +45,7 @@ fn hist_buckets_out_of_range_are_ignored() {
     let counts = [(2, 1, 0), (65, 5, 5), (-1, 5, 5)];
     let dumps = vec![(agg("@h", Hist, None), buckets(&[], &counts))];
     let text = "\n\n@h: \n[1]                    1 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n\n";
-    assert_eq!(render(OutputFormat::Text, &dumps), text);
+    assert_eq!(render(OutputFormat::Text, &dumps, &NoSymbols), text);
 }
 
 #[test]
@@ -53,7 +56,7 @@ fn hist_key_is_padded_to_eight_bytes() {
     let dumps = vec![(agg("@h", Hist, key), raw)];
     let json = "{\"type\": \"hist\", \"data\": {\"@h\": {\"9\": \
                 [{\"min\": 2, \"max\": 3, \"count\": 1}, {\"min\": 4, \"max\": 7, \"count\": 1}]}}}\n";
-    assert_eq!(render(OutputFormat::Json, &dumps), json);
+    assert_eq!(render(OutputFormat::Json, &dumps, &NoSymbols), json);
 }
 
 #[test]
@@ -62,7 +65,10 @@ fn avg_of_nothing_is_zero() {
         agg("@a", MapKind::Avg, None),
         vec![entry(scalar(), vec![pair(0, 0)])],
     )];
-    assert_eq!(render(OutputFormat::Text, &dumps), "\n\n@a: 0\n\n");
+    assert_eq!(
+        render(OutputFormat::Text, &dumps, &NoSymbols),
+        "\n\n@a: 0\n\n"
+    );
 }
 
 #[test]
@@ -71,7 +77,10 @@ fn short_buffers_read_as_zero() {
         plain("@v", None, i64_ty()),
         vec![entry(vec![], vec![vec![5]])],
     )];
-    assert_eq!(render(OutputFormat::Text, &dumps), "\n\n@v: 5\n");
+    assert_eq!(
+        render(OutputFormat::Text, &dumps, &NoSymbols),
+        "\n\n@v: 5\n"
+    );
 }
 
 #[test]
@@ -88,5 +97,5 @@ fn map_names_are_escaped_in_json() {
         vec![entry(scalar(), vec![i(1)])],
     )];
     let json = "{\"type\": \"map\", \"data\": {\"@a\\\"b\": 1}}\n";
-    assert_eq!(render(OutputFormat::Json, &dumps), json);
+    assert_eq!(render(OutputFormat::Json, &dumps, &NoSymbols), json);
 }

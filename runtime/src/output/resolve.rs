@@ -1,0 +1,163 @@
+//! The values whose printed form is not in their bytes alone, decoded and formatted as
+//! bpftrace 0.17 prints them: `ntop()` addresses, `buf()` contents, stacks and symbols.
+//!
+//! Invariants: nothing here fails; a field cut short reads as zeros, a stack id that
+//! cannot be looked up prints as nothing (bpftrace prints an empty string), and an
+//! address without a symbol prints as C++ streams print a `void *` (`0`, or `0x` and
+//! lowercase hex).
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use super::decode::{read_i64, read_u64};
+use super::symbols::{Symbol, Symbols};
+
+const AF_INET: u64 = 2;
+const AF_INET6: u64 = 10;
+
+/// Spaces before each frame of a stack printed in a map key.
+pub(super) const KEY_INDENT: usize = 4;
+/// Spaces before each frame of a stack printed as a value or by printf.
+pub(super) const VALUE_INDENT: usize = 8;
+
+/// The text of an `inet` value at `offset` (family u64, then the address bytes): a
+/// dotted quad, glibc `inet_ntop`'s IPv6 form, or nothing for another family.
+pub(super) fn inet(bytes: &[u8], offset: usize) -> Vec<u8> {
+    let byte = |i: usize| bytes.get(offset + 8 + i).copied().unwrap_or(0);
+    let text = match read_u64(bytes, offset, 8) {
+        AF_INET => Ipv4Addr::from(std::array::from_fn::<u8, 4, _>(byte)).to_string(),
+        AF_INET6 => ipv6_text(Ipv6Addr::from(std::array::from_fn::<u8, 16, _>(byte))),
+        _ => String::new(),
+    };
+    text.into_bytes()
+}
+
+/// glibc's `inet_ntop` text of an IPv6 address: RFC 5952 (as `std` prints it), except
+/// that an address whose first six groups are zero and seventh is not ends in a dotted
+/// quad (`::1.2.3.4`), as glibc still writes IPv4-compatible addresses.
+pub(super) fn ipv6_text(addr: Ipv6Addr) -> String {
+    let groups = addr.segments();
+    if groups[..6] == [0; 6] && groups[6] != 0 {
+        let [.., a, b, c, d] = addr.octets();
+        return format!("::{}", Ipv4Addr::new(a, b, c, d));
+    }
+    addr.to_string()
+}
+
+/// The data of a `buf` value of `size` bytes at `offset` (u64 length, then the data);
+/// the length is capped by the size and by the bytes present.
+pub(super) fn buf(bytes: &[u8], offset: usize, size: u32) -> Vec<u8> {
+    let len = read_u64(bytes, offset, 8).min(u64::from(size)) as usize;
+    let start = offset.saturating_add(8).min(bytes.len());
+    let end = start.saturating_add(len).min(bytes.len());
+    bytes[start..end].to_vec()
+}
+
+/// How `buf` data is written out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum HexMode {
+    /// `%r` and map values: printable ASCII as itself, other bytes as `\xNN`.
+    Ascii,
+    /// `%rx`: every byte as `\xNN`.
+    Escaped,
+    /// `%rh`: every byte as `NN`, separated by spaces.
+    Spaced,
+}
+
+/// bpftrace's `hex_format_buffer`: `data` as text in `mode`, hex digits in lowercase.
+pub(super) fn hex_buffer(data: &[u8], mode: HexMode) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() * 4);
+    for (i, &b) in data.iter().enumerate() {
+        match mode {
+            HexMode::Ascii if (32..=126).contains(&b) => out.push(b),
+            HexMode::Ascii | HexMode::Escaped => out.extend(format!("\\x{b:02x}").bytes()),
+            HexMode::Spaced => {
+                if i > 0 {
+                    out.push(b' ');
+                }
+                out.extend(format!("{b:02x}").bytes());
+            }
+        }
+    }
+    out
+}
+
+/// The frames of a `kstack`/`ustack` value at `offset` (i64 stack id, then the u64 pid
+/// of user stacks), at most `limit` of them, each as `symbol+offset` or its address;
+/// `None` when the id is negative (no stack was taken) or not in the stack map.
+pub(super) fn stack(
+    user: bool,
+    limit: u32,
+    bytes: &[u8],
+    offset: usize,
+    syms: &dyn Symbols,
+) -> Option<Vec<String>> {
+    let id = read_i64(bytes, offset);
+    if id < 0 {
+        return None;
+    }
+    let mut ips = syms.stack(id)?;
+    if let Some(zero) = ips.iter().position(|&ip| ip == 0) {
+        ips.truncate(zero);
+    }
+    ips.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let found = if user {
+        user_symbols(syms, bytes, offset, &ips)
+    } else {
+        ips.iter().map(|&ip| syms.kernel_symbol(ip)).collect()
+    };
+    let frames = ips.iter().zip(found).map(|(&ip, symbol)| match symbol {
+        Some(Symbol { name, offset }) => format!("{name}+{offset}"),
+        None => address_text(ip),
+    });
+    Some(frames.collect())
+}
+
+/// The text of a `ksym`/`usym` value at `offset` (u64 address, then the u64 pid of user
+/// addresses): the name of the symbol holding the address, or the address.
+pub(super) fn sym(user: bool, bytes: &[u8], offset: usize, syms: &dyn Symbols) -> Vec<u8> {
+    let addr = read_u64(bytes, offset, 8);
+    let found = if user {
+        user_symbols(syms, bytes, offset, &[addr]).pop().flatten()
+    } else {
+        syms.kernel_symbol(addr)
+    };
+    found
+        .map_or_else(|| address_text(addr), |s| s.name)
+        .into_bytes()
+}
+
+/// Resolves `addrs` in the process whose pid is the u64 at `offset + 8`.
+fn user_symbols(
+    syms: &dyn Symbols,
+    bytes: &[u8],
+    offset: usize,
+    addrs: &[u64],
+) -> Vec<Option<Symbol>> {
+    let pid = u32::try_from(read_u64(bytes, offset + 8, 8)).ok();
+    let mut found = pid.map_or_else(Vec::new, |pid| syms.user_symbols(pid, addrs));
+    found.resize(addrs.len(), None);
+    found
+}
+
+/// An address as a C++ stream prints a `void *`: `0` for null, else `0x` + hex.
+pub(super) fn address_text(addr: u64) -> String {
+    if addr == 0 {
+        "0".to_string()
+    } else {
+        format!("{addr:#x}")
+    }
+}
+
+/// Appends a stack as bpftrace prints it: nothing for a missing stack, else a newline
+/// and one line per frame indented by `indent` spaces.
+pub(super) fn stack_text(frames: Option<&[String]>, indent: usize, out: &mut Vec<u8>) {
+    let Some(frames) = frames else {
+        return;
+    };
+    out.push(b'\n');
+    for frame in frames {
+        out.resize(out.len() + indent, b' ');
+        out.extend_from_slice(frame.as_bytes());
+        out.push(b'\n');
+    }
+}

@@ -1,0 +1,45 @@
+//! What rendering needs from outside the record to print stacks and symbols: the
+//! frames behind a stack id and the symbol holding an address.
+//!
+//! The renderer only asks; the session answers from the loaded stack map,
+//! `/proc/kallsyms` and the ELF files of running processes (`crate::symbols`), and tests
+//! answer from fixed tables. A question that cannot be answered gets `None`, which the
+//! renderer prints as bpftrace does (an empty stack, a hex address).
+
+/// A symbol found for an address: its name and the address's offset into it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Symbol {
+    pub name: String,
+    pub offset: u64,
+}
+
+/// Answers the renderer's questions about stacks and addresses.
+pub trait Symbols {
+    /// The instruction pointers stored under stack id `id` in the stack map, innermost
+    /// first, up to (not including) the first zero; `None` when there is no such stack.
+    fn stack(&self, id: i64) -> Option<Vec<u64>>;
+
+    /// The kernel symbol holding `addr`.
+    fn kernel_symbol(&self, addr: u64) -> Option<Symbol>;
+
+    /// The symbols holding each of `addrs` in the address space of process `pid`.
+    fn user_symbols(&self, pid: u32, addrs: &[u64]) -> Vec<Option<Symbol>>;
+}
+
+/// Resolves nothing: every stack is missing and every address unknown.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoSymbols;
+
+impl Symbols for NoSymbols {
+    fn stack(&self, _id: i64) -> Option<Vec<u64>> {
+        None
+    }
+
+    fn kernel_symbol(&self, _addr: u64) -> Option<Symbol> {
+        None
+    }
+
+    fn user_symbols(&self, _pid: u32, addrs: &[u64]) -> Vec<Option<Symbol>> {
+        vec![None; addrs.len()]
+    }
+}
