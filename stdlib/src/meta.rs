@@ -159,6 +159,10 @@ pub enum Ty {
     /// `ksym(addr)` / `usym(addr)`: u64 address at 0, and for user addresses the u64 pid
     /// at 8; 16 bytes. Printed as the name of the symbol holding the address.
     Sym { user: bool },
+    /// `strftime(fmt, ns)`: u64 nanoseconds of CLOCK_MONOTONIC (the clock of
+    /// `bpf_ktime_get_ns`) at 0; 8 bytes. Printed as the wall-clock time at that moment,
+    /// formatted with the strftime format `Metadata::strings[format]`.
+    Time { format: u32 },
 }
 
 /// A typed field at a byte offset.
@@ -249,6 +253,7 @@ impl Ty {
             Ty::Inet => 24,
             Ty::Buf { size } => 8 + size.div_ceil(8) * 8,
             Ty::Stack { .. } | Ty::Sym { .. } => 16,
+            Ty::Time { .. } => 8,
         }
     }
 }

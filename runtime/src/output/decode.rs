@@ -118,6 +118,7 @@ impl Datum {
                 Datum::Stack(resolve::stack(*user, *frames, bytes, offset, syms))
             }
             Ty::Sym { user } => Datum::Str(resolve::sym(*user, bytes, offset, syms)),
+            Ty::Time { .. } => Datum::Unsigned(read_u64(bytes, offset, 8)),
         }
     }
 
