@@ -62,6 +62,9 @@ pub struct Args {
     /// Code generator.
     #[arg(long, value_enum, default_value = "bytecode")]
     pub backend: BackendArg,
+    /// Allow actions that change the system: system(), signal(), override().
+    #[arg(long = "unsafe")]
+    pub allow_unsafe: bool,
     /// Read kernel types from this BTF file (raw BTF or an ELF with a .BTF section)
     /// instead of /sys/kernel/btf/vmlinux.
     #[arg(long, value_name = "FILE")]
@@ -159,6 +162,7 @@ pub fn run(args: &Args) -> Result<u8, Failure> {
         },
         record_types: matches!(args.dump, Some(Stage::Typed)),
         check_only: args.check,
+        allow_unsafe: args.allow_unsafe,
     };
     let module = ebpfc_compiler::compile_with(&program, &TraceFs::system(), &options)
         .map_err(|e| compile_failure(e, &source))?;

@@ -49,6 +49,8 @@ pub struct Options {
     /// Only checking: what depends on the running kernel (symbol addresses) is a
     /// warning rather than an error.
     pub check_only: bool,
+    /// `--unsafe`: allow `system`, `signal` and `override`.
+    pub allow_unsafe: bool,
 }
 
 /// Compiles a parsed program to IR, using `tracefs` for tracepoint formats.
@@ -71,6 +73,7 @@ pub fn compile_with(
         learning: true,
         cpid: options.cpid,
         check_only: options.check_only,
+        allow_unsafe: options.allow_unsafe,
         params: options.params.clone(),
         types: script_types(program, options, &mut diags),
         ..Default::default()

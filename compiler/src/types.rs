@@ -44,6 +44,9 @@ pub enum Type {
     Stack { user: bool, frames: u32 },
     /// An address printed as its symbol (`ksym()`, `usym()`).
     Sym { user: bool },
+    /// A CLOCK_MONOTONIC time printed as wall-clock time with strftime format number
+    /// `format` of the module's strings (`strftime()`).
+    Time { format: u32 },
     /// The `args` structure of the current probe.
     Args,
     /// No value (statements, `exit()`, `printf()`).
@@ -68,12 +71,17 @@ impl Type {
         matches!(self, Type::Int { .. })
     }
 
-    /// Whether values of this type live in a buffer the runtime formats (ntop, buf,
-    /// stacks, symbols) rather than in a register or a string.
+    /// Whether values of this type live in a stack slot as laid out for the runtime
+    /// (tuples, ntop, buf, stacks, symbols) rather than in a register or a string.
     pub fn is_formatted(&self) -> bool {
         matches!(
             self,
-            Type::Inet | Type::Buf { .. } | Type::Stack { .. } | Type::Sym { .. }
+            Type::Inet
+                | Type::Buf { .. }
+                | Type::Stack { .. }
+                | Type::Sym { .. }
+                | Type::Time { .. }
+                | Type::Tuple(_)
         )
     }
 
@@ -90,9 +98,11 @@ impl Type {
             Type::Tuple(fields) => tuple_layout(fields).1,
             Type::Struct(s) => s.size,
             Type::Array { elem, len } => elem.size().saturating_mul(*len),
-            Type::Inet | Type::Buf { .. } | Type::Stack { .. } | Type::Sym { .. } => {
-                self.to_meta().size()
-            }
+            Type::Inet
+            | Type::Buf { .. }
+            | Type::Stack { .. }
+            | Type::Sym { .. }
+            | Type::Time { .. } => self.to_meta().size(),
             Type::Args | Type::Void => 0,
         }
     }
@@ -104,7 +114,7 @@ impl Type {
             Type::Ptr { .. } => 8,
             Type::Tuple(fields) => fields.iter().map(Type::align).max().unwrap_or(1),
             Type::Str { .. } | Type::Inet | Type::Buf { .. } | Type::Stack { .. } => 8,
-            Type::Sym { .. } => 8,
+            Type::Sym { .. } | Type::Time { .. } => 8,
             Type::Struct(s) => natural_align(s.size),
             Type::Array { elem, .. } => elem.align(),
             Type::Args | Type::Void => 1,
@@ -139,6 +149,7 @@ impl Type {
                 frames: *frames,
             },
             Type::Sym { user } => meta::Ty::Sym { user: *user },
+            Type::Time { format } => meta::Ty::Time { format: *format },
             Type::Tuple(fields) => {
                 let (offsets, size) = tuple_layout(fields);
                 let fields = fields
@@ -239,6 +250,7 @@ impl fmt::Display for Type {
             Type::Buf { size } => write!(f, "buffer[{size}]"),
             Type::Stack { user, .. } => write!(f, "{}stack", if *user { "u" } else { "k" }),
             Type::Sym { user } => write!(f, "{}sym", if *user { "u" } else { "k" }),
+            Type::Time { .. } => write!(f, "timestamp"),
             Type::Args => write!(f, "args"),
             Type::Void => write!(f, "none"),
         }

@@ -187,6 +187,10 @@ fn act(
 ) -> Result<(), RuntimeError> {
     let format = sink.format();
     match record {
+        Record::Printf(index) if meta.formats[index].system => {
+            let command = render_printf(OutputFormat::Text, &meta.formats[index], bytes, syms);
+            system(&command, sink)?
+        }
         Record::Printf(index) => {
             sink.event(&render_printf(format, &meta.formats[index], bytes, syms))?
         }
@@ -204,6 +208,23 @@ fn act(
             sink.event(&render_join(format, meta.strings[sep].as_bytes(), bytes))?
         }
         Record::Exit(_) | Record::Unknown => {}
+    }
+    Ok(())
+}
+
+/// Runs `command` with `sh -c` and prints what it writes to stdout (`system()`); a
+/// command that cannot start is reported on stderr and the run goes on.
+fn system(command: &str, sink: &mut Sink<'_>) -> Result<(), RuntimeError> {
+    let format = sink.format();
+    match std::process::Command::new("/bin/sh")
+        .args(["-c", command])
+        .output()
+    {
+        Ok(out) => sink.event_bytes(&render_cat(format, &out.stdout))?,
+        Err(e) => {
+            sink.flush()?;
+            eprintln!("ERROR: system() could not run '{command}': {}", c_words(&e));
+        }
     }
     Ok(())
 }

@@ -221,6 +221,10 @@ pub struct MapInfo {
 pub struct Format {
     pub template: String,
     pub args: Vec<Field>,
+    /// `system(fmt, ...)`: the formatted text is a shell command the runtime runs (its
+    /// output is printed) instead of text to print.
+    #[serde(default)]
+    pub system: bool,
 }
 
 impl Metadata {

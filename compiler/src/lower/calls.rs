@@ -15,8 +15,8 @@ use ebpfc_stdlib::meta;
 /// Builtin variable names, for suggestions.
 pub const BUILTINS: &[&str] = &[
     "pid", "tid", "uid", "gid", "comm", "nsecs", "cpu", "args", "jiffies", "rand", "retval",
-    "probe", "func", "curtask", "cgroup", "cpid", "kstack", "ustack", "elapsed", "arg0", "arg1",
-    "arg2", "arg3", "arg4", "arg5",
+    "probe", "func", "curtask", "cgroup", "cpid", "kstack", "ustack", "elapsed", "numaid", "arg0",
+    "arg1", "arg2", "arg3", "arg4", "arg5",
 ];
 /// Offsets in x86-64 `struct pt_regs` of the argument registers (di, si, dx, cx, r8, r9).
 const PT_REGS_ARGS: [i32; 6] = [112, 104, 96, 88, 72, 64];
@@ -102,6 +102,7 @@ impl Lower<'_> {
                 Type::U32,
             )),
             "retval" => self.retval(),
+            "numaid" => scalar(self.b.call(helpers::GET_NUMA_NODE_ID, vec![]), Type::U32),
             "kstack" => Some(self.stack(false, super::values::MAX_FRAMES)),
             "ustack" => Some(self.stack(true, super::values::MAX_FRAMES)),
             "elapsed" => Some(self.elapsed()),
@@ -160,7 +161,7 @@ impl Lower<'_> {
         }
     }
 
-    fn ctx_u64(&mut self, offset: i32) -> Val {
+    pub(super) fn ctx_u64(&mut self, offset: i32) -> Val {
         let dst = self.b.vreg();
         let ctx = self.ctx;
         self.b.emit(Inst::Load {
@@ -185,6 +186,12 @@ impl Lower<'_> {
             "printf" => self.printf(args, span),
             "exit" => self.exit(args, span),
             "str" => self.str_call(args, span),
+            "strncmp" => self.strncmp(args, span),
+            "system" | "signal" | "override" => self.unsafe_action(name, args, span),
+            "reg" => self.reg(args, span),
+            "uptr" | "kptr" => self.address_space(name == "uptr", args, span),
+            "strftime" => self.strftime(args, span),
+            "cgroupid" => self.cgroupid(args, span),
             "count" | "sum" | "min" | "max" | "avg" | "stats" | "hist" | "lhist" => {
                 let msg = format!("{name}() can only be assigned to a map, as in @x = {name}(...)");
                 self.error(msg, span, "aggregation outside a map assignment");
@@ -199,184 +206,6 @@ impl Lower<'_> {
                 Val::Void
             }
         }
-    }
-
-    /// A string literal in a fresh, zero-padded slot.
-    pub(super) fn str_literal(&mut self, s: &str) -> Val {
-        let bytes = s.as_bytes();
-        let size = bytes.len() as u32 + 1;
-        let slot = self.b.slot(size);
-        let len = self.b.slot_size(slot) as usize;
-        let mut padded = bytes.to_vec();
-        padded.resize(len, 0);
-        for (i, chunk) in padded.chunks(4).enumerate() {
-            let word = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
-            let value = Operand::Imm(i64::from(word as i32));
-            self.b.emit(Inst::Store {
-                base: Base::Slot(slot),
-                offset: i as i32 * 4,
-                size: 4,
-                value,
-            });
-        }
-        Val::Str(slot, size)
-    }
-
-    /// 1 if two strings are equal (up to their NUL), else 0.
-    pub(super) fn str_equal(&mut self, a: &Val, b: &Val, _rhs: &Expr) -> VReg {
-        let (Val::Str(sa, na), Val::Str(sb, nb)) = (a, b) else {
-            unreachable!("checked by caller")
-        };
-        let result = self.b.vreg();
-        self.b.emit(Inst::Mov {
-            dst: result,
-            src: Operand::Imm(0),
-        });
-        let (equal, done) = (self.fresh_block(), self.fresh_block());
-        let n = (*na).min(*nb);
-        for i in 0..n as i32 {
-            let x = self.load_byte(*sa, i);
-            let y = self.load_byte(*sb, i);
-            let (same, next) = (self.fresh_block(), self.fresh_block());
-            self.b.branch(Cmp::Eq, x, Operand::Reg(y), same, done);
-            self.b.branch(Cmp::Ne, x, Operand::Imm(0), next, equal);
-        }
-        let (longer, len) = if na > nb { (*sa, *na) } else { (*sb, *nb) };
-        if n < len {
-            let x = self.load_byte(longer, n as i32);
-            self.b.branch(Cmp::Eq, x, Operand::Imm(0), equal, done);
-        } else {
-            self.b.jump_to(equal);
-        }
-        self.b.emit(Inst::Mov {
-            dst: result,
-            src: Operand::Imm(1),
-        });
-        self.b.jump_to(done);
-        result
-    }
-
-    fn load_byte(&mut self, slot: SlotId, offset: i32) -> VReg {
-        let dst = self.b.vreg();
-        self.b.emit(Inst::Load {
-            dst,
-            base: Base::Slot(slot),
-            offset,
-            size: 1,
-            signed: false,
-        });
-        dst
-    }
-
-    /// Copies `len` bytes at `ctx + offset` into a fresh string slot.
-    pub(super) fn read_ctx_bytes(&mut self, offset: u32, len: u32) -> Val {
-        let slot = self.b.slot(len + 1);
-        let size = self.b.slot_size(slot);
-        self.b.zero(Base::Slot(slot), 0, size);
-        let src = self.b.vreg();
-        let ctx = self.ctx;
-        self.b.emit(Inst::Alu {
-            dst: src,
-            op: AluOp::Add,
-            lhs: ctx,
-            rhs: Operand::Imm(i64::from(offset)),
-        });
-        let args = vec![
-            Arg::Slot(slot, 0),
-            Arg::Val(Operand::Imm(i64::from(len))),
-            Arg::Val(Operand::Reg(src)),
-        ];
-        self.b.call(helpers::PROBE_READ_KERNEL, args);
-        Val::Str(slot, len)
-    }
-
-    /// A `__data_loc char[]` field: the string lives at `ctx + (loc & 0xffff)`.
-    pub(super) fn read_data_loc(&mut self, offset: u32) -> Val {
-        let loc = self.b.vreg();
-        let ctx = self.ctx;
-        self.b.emit(Inst::Load {
-            dst: loc,
-            base: Base::Reg(ctx),
-            offset: offset as i32,
-            size: 4,
-            signed: false,
-        });
-        let src = self.b.vreg();
-        self.b.emit(Inst::Alu {
-            dst: src,
-            op: AluOp::And,
-            lhs: loc,
-            rhs: Operand::Imm(0xffff),
-        });
-        self.b.emit(Inst::Alu {
-            dst: src,
-            op: AluOp::Add,
-            lhs: src,
-            rhs: Operand::Reg(ctx),
-        });
-        self.read_str_from(Operand::Reg(src), STRING_SIZE, false)
-    }
-
-    /// `str(ptr [, len])`.
-    fn str_call(&mut self, args: &[Expr], span: Span) -> Val {
-        if args.is_empty() || args.len() > 2 {
-            self.error(
-                "str() takes a pointer and an optional length",
-                span,
-                "in this call",
-            );
-            return Val::Void;
-        }
-        let value = self.expr(&args[0]);
-        let (ptr, ty) = match value {
-            Val::Str(..) => return value,
-            Val::Scalar(op, ty) => (op, ty),
-            other => {
-                self.error(
-                    format!("str() needs a pointer, found {}", other.ty()),
-                    args[0].span,
-                    "not a pointer",
-                );
-                return Val::Void;
-            }
-        };
-        let size = match args.get(1).map(|a| self.const_int(a)) {
-            None => STRING_SIZE,
-            Some(Some(n)) if n > 0 => (n as u32).min(STRING_SIZE) + 1,
-            Some(_) => {
-                self.error(
-                    "str() length must be a positive integer literal",
-                    args[1].span,
-                    "here",
-                );
-                STRING_SIZE
-            }
-        };
-        let user = matches!(ty, Type::Ptr { user: true, .. }) || self.user_pointers();
-        self.read_str_from(ptr, size, user)
-    }
-
-    /// Pointers read from syscall tracepoints point into user memory.
-    pub(super) fn user_pointers(&self) -> bool {
-        matches!(&self.target.attach, meta::Attach::Tracepoint { category, .. } if category == "syscalls")
-    }
-
-    fn read_str_from(&mut self, ptr: Operand, size: u32, user: bool) -> Val {
-        let slot = self.b.slot(size);
-        let len = self.b.slot_size(slot);
-        self.b.zero(Base::Slot(slot), 0, len);
-        let helper = if user {
-            helpers::PROBE_READ_USER_STR
-        } else {
-            helpers::PROBE_READ_KERNEL_STR
-        };
-        let args = vec![
-            Arg::Slot(slot, 0),
-            Arg::Val(Operand::Imm(i64::from(size))),
-            Arg::Val(ptr),
-        ];
-        self.b.call(helper, args);
-        Val::Str(slot, size)
     }
 
     /// `exit([code])`: sends the exit event and ends the probe.
@@ -462,7 +291,7 @@ impl Lower<'_> {
     }
 
     /// `printf(fmt, args...)`: one event with the argument values.
-    fn printf(&mut self, args: &[Expr], span: Span) -> Val {
+    pub(super) fn printf(&mut self, args: &[Expr], span: Span) -> Val {
         let Some(ExprKind::Str(template)) = args.first().map(|a| &a.kind) else {
             self.error(
                 "printf() needs a string literal format as its first argument",
@@ -476,6 +305,13 @@ impl Lower<'_> {
             self.error(msg, args[0].span, "this format");
             return Val::Void;
         }
+        self.printf_vals(template.clone(), &vals, false);
+        Val::Void
+    }
+
+    /// Sends one printf event of `template` (already checked) with `vals`; with
+    /// `system`, the runtime runs the text as a command instead of printing it.
+    pub(super) fn printf_vals(&mut self, template: String, vals: &[Val], system: bool) {
         let mut types = vec![Type::U64];
         types.extend(vals.iter().map(|v| v.ty().widened()));
         let (offsets, size) = tuple_layout(&types);
@@ -500,16 +336,16 @@ impl Lower<'_> {
             })
             .collect();
         self.module.formats.push(meta::Format {
-            template: template.clone(),
+            template,
             args: fields,
+            system,
         });
         self.output(slot, size);
-        Val::Void
     }
 }
 
 /// Checks that the conversions of `template` match the argument values.
-fn check_format(template: &str, vals: &[Val]) -> Result<(), String> {
+pub(super) fn check_format(template: &str, vals: &[Val]) -> Result<(), String> {
     let convs = conversions(template)?;
     if convs.len() != vals.len() {
         return Err(format!(

@@ -51,6 +51,8 @@ impl Lower<'_> {
             ExprKind::Field { expr, field, arrow } => self.field(expr, field, *arrow),
             ExprKind::Index { expr, index } => self.index(expr, index, e.span),
             ExprKind::SizeOf(arg) => self.size_of(arg, e.span),
+            ExprKind::Tuple(elems) => self.tuple(elems),
+            ExprKind::TupleIndex { expr, index } => self.tuple_index(expr, *index, e.span),
             ExprKind::Cast { ty, expr } => self.cast(ty, expr),
             ExprKind::IncDec {
                 target,
@@ -376,7 +378,18 @@ impl Lower<'_> {
         let (t, f, done) = (self.fresh_block(), self.fresh_block(), self.fresh_block());
         let dst = self.b.vreg();
         self.cond(cond, t, f);
-        let (a, ty) = self.scalar(then);
+        let (a, ty) = match self.expr(then) {
+            Val::Str(slot, size) => return self.string_ternary((slot, size), otherwise, f, done),
+            Val::Scalar(op, ty) => (op, ty),
+            other => {
+                let msg = format!(
+                    "a ternary's arms must be integers or strings, found {}",
+                    other.ty()
+                );
+                self.error(msg, then.span, "here");
+                (Operand::Imm(0), Type::I64)
+            }
+        };
         self.b.emit(Inst::Mov { dst, src: a });
         self.b.finish(Term::Jump(done), f);
         let (b, _) = self.scalar(otherwise);

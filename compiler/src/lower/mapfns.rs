@@ -109,16 +109,10 @@ impl Lower<'_> {
 
     /// `print(@m [, top [, div]])`
     fn print(&mut self, args: &[Expr], span: Span) {
-        let Some(map) = args
-            .first()
-            .filter(|a| matches!(a.kind, ExprKind::Map { .. }))
-        else {
-            self.error(
-                "print() of values other than maps is not supported yet",
-                span,
-                "in this call",
-            );
-            return;
+        let whole_map =
+            |a: &&Expr| matches!(&a.kind, ExprKind::Map { keys, .. } if keys.is_empty());
+        let Some(map) = args.first().filter(whole_map) else {
+            return self.print_value(args, span);
         };
         let Some((index, _)) = self.map_index(map) else {
             return;

@@ -5,6 +5,7 @@
 //! probe before it is written in another still has the right type; its output is
 //! discarded. The second pass emits the IR and reports type errors.
 
+mod actions;
 mod calls;
 mod expr;
 mod loops;
@@ -13,6 +14,8 @@ mod maps;
 mod memory;
 mod scratch;
 mod stmt;
+mod strings;
+mod tuples;
 mod values;
 
 use crate::builder::FnBuilder;
@@ -102,6 +105,8 @@ pub struct ModuleState {
     pub typed: Option<Vec<(usize, Span, Type)>>,
     /// Only checking: kernel-dependent lookups that fail are warnings.
     pub check_only: bool,
+    /// `--unsafe`: `system`, `signal` and `override` are allowed.
+    pub allow_unsafe: bool,
     /// The index of the function being lowered.
     pub function: usize,
 }

@@ -1,0 +1,277 @@
+//! Strings: literals, equality and `strncmp`, copies out of tracepoint records
+//! (inline arrays and `__data_loc`), `str()` reads from kernel or user memory, and
+//! string-valued ternaries.
+
+use super::{Lower, Val};
+use crate::helpers;
+use crate::ir::{AluOp, Arg, Base, Cmp, Inst, Operand, SlotId, VReg};
+use crate::types::Type;
+use ebpfc_parser::ast::Expr;
+use ebpfc_parser::span::Span;
+use ebpfc_stdlib::meta;
+
+use super::calls::STRING_SIZE;
+
+impl Lower<'_> {
+    /// A string literal in a fresh, zero-padded slot.
+    pub(super) fn str_literal(&mut self, s: &str) -> Val {
+        let bytes = s.as_bytes();
+        let size = bytes.len() as u32 + 1;
+        let slot = self.b.slot(size);
+        let len = self.b.slot_size(slot) as usize;
+        let mut padded = bytes.to_vec();
+        padded.resize(len, 0);
+        for (i, chunk) in padded.chunks(4).enumerate() {
+            let word = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+            let value = Operand::Imm(i64::from(word as i32));
+            self.b.emit(Inst::Store {
+                base: Base::Slot(slot),
+                offset: i as i32 * 4,
+                size: 4,
+                value,
+            });
+        }
+        Val::Str(slot, size)
+    }
+
+    /// 1 if two strings are equal (up to their NUL), else 0.
+    pub(super) fn str_equal(&mut self, a: &Val, b: &Val, _rhs: &Expr) -> VReg {
+        self.str_prefix_equal(a, b, u32::MAX)
+    }
+
+    /// 1 if the first `limit` bytes of two strings (up to their NUL) are equal, else 0.
+    fn str_prefix_equal(&mut self, a: &Val, b: &Val, limit: u32) -> VReg {
+        let (Val::Str(sa, na), Val::Str(sb, nb)) = (a, b) else {
+            unreachable!("checked by caller")
+        };
+        let (na, nb) = (&(*na).min(limit), &(*nb).min(limit));
+        let result = self.b.vreg();
+        self.b.emit(Inst::Mov {
+            dst: result,
+            src: Operand::Imm(0),
+        });
+        let (equal, done) = (self.fresh_block(), self.fresh_block());
+        let n = (*na).min(*nb);
+        for i in 0..n as i32 {
+            let x = self.load_byte(*sa, i);
+            let y = self.load_byte(*sb, i);
+            let (same, next) = (self.fresh_block(), self.fresh_block());
+            self.b.branch(Cmp::Eq, x, Operand::Reg(y), same, done);
+            self.b.branch(Cmp::Ne, x, Operand::Imm(0), next, equal);
+        }
+        let (longer, len) = if na > nb { (*sa, *na) } else { (*sb, *nb) };
+        if n < len {
+            let x = self.load_byte(longer, n as i32);
+            self.b.branch(Cmp::Eq, x, Operand::Imm(0), equal, done);
+        } else {
+            self.b.jump_to(equal);
+        }
+        self.b.emit(Inst::Mov {
+            dst: result,
+            src: Operand::Imm(1),
+        });
+        self.b.jump_to(done);
+        result
+    }
+
+    fn load_byte(&mut self, slot: SlotId, offset: i32) -> VReg {
+        let dst = self.b.vreg();
+        self.b.emit(Inst::Load {
+            dst,
+            base: Base::Slot(slot),
+            offset,
+            size: 1,
+            signed: false,
+        });
+        dst
+    }
+
+    /// Copies `len` bytes at `ctx + offset` into a fresh string slot.
+    pub(super) fn read_ctx_bytes(&mut self, offset: u32, len: u32) -> Val {
+        let slot = self.b.slot(len + 1);
+        let size = self.b.slot_size(slot);
+        self.b.zero(Base::Slot(slot), 0, size);
+        let src = self.b.vreg();
+        let ctx = self.ctx;
+        self.b.emit(Inst::Alu {
+            dst: src,
+            op: AluOp::Add,
+            lhs: ctx,
+            rhs: Operand::Imm(i64::from(offset)),
+        });
+        let args = vec![
+            Arg::Slot(slot, 0),
+            Arg::Val(Operand::Imm(i64::from(len))),
+            Arg::Val(Operand::Reg(src)),
+        ];
+        self.b.call(helpers::PROBE_READ_KERNEL, args);
+        Val::Str(slot, len)
+    }
+
+    /// A `__data_loc char[]` field: the string lives at `ctx + (loc & 0xffff)`.
+    pub(super) fn read_data_loc(&mut self, offset: u32) -> Val {
+        let loc = self.b.vreg();
+        let ctx = self.ctx;
+        self.b.emit(Inst::Load {
+            dst: loc,
+            base: Base::Reg(ctx),
+            offset: offset as i32,
+            size: 4,
+            signed: false,
+        });
+        let src = self.b.vreg();
+        self.b.emit(Inst::Alu {
+            dst: src,
+            op: AluOp::And,
+            lhs: loc,
+            rhs: Operand::Imm(0xffff),
+        });
+        self.b.emit(Inst::Alu {
+            dst: src,
+            op: AluOp::Add,
+            lhs: src,
+            rhs: Operand::Reg(ctx),
+        });
+        self.read_str_from(Operand::Reg(src), STRING_SIZE, false)
+    }
+
+    /// `str(ptr [, len])`.
+    pub(super) fn str_call(&mut self, args: &[Expr], span: Span) -> Val {
+        if args.is_empty() || args.len() > 2 {
+            self.error(
+                "str() takes a pointer and an optional length",
+                span,
+                "in this call",
+            );
+            return Val::Void;
+        }
+        let value = self.expr(&args[0]);
+        let (ptr, ty) = match value {
+            Val::Str(..) => return value,
+            Val::Scalar(op, ty) => (op, ty),
+            other => {
+                self.error(
+                    format!("str() needs a pointer, found {}", other.ty()),
+                    args[0].span,
+                    "not a pointer",
+                );
+                return Val::Void;
+            }
+        };
+        let size = match args.get(1).map(|a| self.const_int(a)) {
+            None => STRING_SIZE,
+            Some(Some(n)) if n > 0 => (n as u32).min(STRING_SIZE) + 1,
+            Some(_) => {
+                self.error(
+                    "str() length must be a positive integer literal",
+                    args[1].span,
+                    "here",
+                );
+                STRING_SIZE
+            }
+        };
+        let user = matches!(ty, Type::Ptr { user: true, .. }) || self.user_pointers();
+        self.read_str_from(ptr, size, user)
+    }
+
+    /// Pointers read from syscall tracepoints point into user memory.
+    pub(super) fn user_pointers(&self) -> bool {
+        matches!(&self.target.attach, meta::Attach::Tracepoint { category, .. } if category == "syscalls")
+    }
+
+    fn read_str_from(&mut self, ptr: Operand, size: u32, user: bool) -> Val {
+        let slot = self.b.slot(size);
+        let len = self.b.slot_size(slot);
+        self.b.zero(Base::Slot(slot), 0, len);
+        let helper = if user {
+            helpers::PROBE_READ_USER_STR
+        } else {
+            helpers::PROBE_READ_KERNEL_STR
+        };
+        let args = vec![
+            Arg::Slot(slot, 0),
+            Arg::Val(Operand::Imm(i64::from(size))),
+            Arg::Val(ptr),
+        ];
+        self.b.call(helper, args);
+        Val::Str(slot, size)
+    }
+
+    /// `strncmp(a, b, n)`: 0 when the first `n` bytes (a constant) are equal, else 1.
+    pub(super) fn strncmp(&mut self, args: &[Expr], span: Span) -> Val {
+        let [a, b, n] = args else {
+            self.error(
+                "strncmp() takes two strings and a length",
+                span,
+                "in this call",
+            );
+            return Val::zero();
+        };
+        let (x, y) = (self.expr(a), self.expr(b));
+        let Some(limit) = self.const_int(n).filter(|n| *n >= 0) else {
+            self.error(
+                "strncmp() length must be a non-negative integer literal",
+                n.span,
+                "here",
+            );
+            return Val::zero();
+        };
+        if !matches!((&x, &y), (Val::Str(..), Val::Str(..))) {
+            let msg = format!(
+                "strncmp() compares strings, found {} and {}",
+                x.ty(),
+                y.ty()
+            );
+            self.error(msg, span, "in this call");
+            return Val::zero();
+        }
+        let limit = u32::try_from(limit).unwrap_or(u32::MAX);
+        let equal = self.str_prefix_equal(&x, &y, limit);
+        let dst = self.b.vreg();
+        self.b.emit(Inst::Alu {
+            dst,
+            op: AluOp::Xor,
+            lhs: equal,
+            rhs: Operand::Imm(1),
+        });
+        Val::Scalar(Operand::Reg(dst), Type::I64)
+    }
+
+    /// `c ? "a" : "b"` where the `then` arm (current block) gave string `then`; the
+    /// `otherwise` arm is lowered in block `f`; both copy into one slot, then `done`.
+    pub(super) fn string_ternary(
+        &mut self,
+        then: (SlotId, u32),
+        otherwise: &Expr,
+        f: crate::ir::BlockId,
+        done: crate::ir::BlockId,
+    ) -> Val {
+        let copy_then = self.fresh_block();
+        self.b.finish(crate::ir::Term::Jump(copy_then), f);
+        let Val::Str(other, other_size) = self.expr(otherwise) else {
+            self.error(
+                "both arms of this ternary must be strings",
+                otherwise.span,
+                "not a string",
+            );
+            self.b.jump_to(copy_then);
+            self.b.jump_to(done);
+            return Val::zero();
+        };
+        let size = then.1.max(other_size);
+        let dst = self.b.slot(size);
+        self.copy_string(dst, other, other_size);
+        self.b.finish(crate::ir::Term::Jump(done), copy_then);
+        self.copy_string(dst, then.0, then.1);
+        self.b.jump_to(done);
+        Val::Str(dst, size)
+    }
+
+    /// Copies string `src` of `size` bytes into `dst`, zero-filling the rest of `dst`.
+    fn copy_string(&mut self, dst: SlotId, src: SlotId, size: u32) {
+        let total = self.b.slot_size(dst);
+        let len = self.b.slot_size(src).min(total).min(size.div_ceil(8) * 8);
+        self.b.copy(Base::Slot(dst), 0, Base::Slot(src), 0, len);
+        self.b.zero(Base::Slot(dst), len as i32, total - len);
+    }
+}

@@ -1,0 +1,73 @@
+//! Builtins and values end to end on the live kernel, each program's output compared
+//! with what bpftrace prints for it: tuples, `print(value)`, string functions and
+//! ternaries, `ntop`, `buf`, `bswap`, `system` behind `--unsafe`.
+
+mod common;
+
+use common::*;
+
+/// Runs `program` (which exits by itself) and returns its stdout.
+fn run(args: &[&str], program: &str) -> String {
+    let mut all = args.to_vec();
+    all.extend(["-e", program]);
+    let out = ebpfc(&all);
+    assert!(out.status.success(), "{program}: {}", stderr(&out));
+    stdout(&out)
+}
+
+#[test]
+fn tuples_are_values() {
+    if !kernel_available("tuples_are_values") {
+        return;
+    }
+    let out = run(
+        &[],
+        r#"BEGIN { $t = (1, "abc", -3); printf("%d %s %d\n", $t.0, $t.1, $t.2); @t = (7, "x"); @k[1, "a"] = (2, "b"); exit(); }"#,
+    );
+    assert_eq!(out, "1 abc -3\n\n\n@k[1, a]: (2, b)\n@t: (7, x)\n");
+}
+
+#[test]
+fn print_takes_plain_values() {
+    if !kernel_available("print_takes_plain_values") {
+        return;
+    }
+    let out = run(&[], r#"BEGIN { print(5); print(-2); print("hi"); print((1, "x")); exit(); }"#);
+    assert_eq!(out, "5\n-2\nhi\n(1, x)\n\n\n");
+}
+
+#[test]
+fn string_functions_and_ternaries() {
+    if !kernel_available("string_functions_and_ternaries") {
+        return;
+    }
+    let out = run(
+        &[],
+        r#"BEGIN { $x = 5; printf("%d %d %s %s\n", strncmp("abcd", "abxx", 2), strncmp("abcd", "abxx", 3), $x > 3 ? "big" : "small", $x > 9 ? "big" : "small"); exit(); }"#,
+    );
+    assert_eq!(out, "0 1 big small\n\n\n");
+}
+
+#[test]
+fn addresses_bytes_and_swaps() {
+    if !kernel_available("addresses_bytes_and_swaps") {
+        return;
+    }
+    let out = run(
+        &[],
+        r#"BEGIN { printf("%s %s %x %x\n", ntop(0x0100007f), ntop(2, 0x0101a8c0), bswap((uint16)0x1234), bswap((uint32)0x12345678)); printf("%r\n", buf("ab\n", 3)); exit(); }"#,
+    );
+    assert_eq!(out, "127.0.0.1 192.168.1.1 3412 78563412\nab\\x0a\n\n\n");
+}
+
+#[test]
+fn system_needs_unsafe() {
+    if !kernel_available("system_needs_unsafe") {
+        return;
+    }
+    let program = r#"BEGIN { system("echo ran %d", 42); exit(); }"#;
+    let refused = ebpfc(&["-e", program]);
+    assert!(!refused.status.success());
+    assert!(stderr(&refused).contains("run with --unsafe"), "{}", stderr(&refused));
+    assert_eq!(run(&["--unsafe"], program), "ran 42\n\n\n");
+}
