@@ -32,7 +32,10 @@ fn print_takes_plain_values() {
     if !kernel_available("print_takes_plain_values") {
         return;
     }
-    let out = run(&[], r#"BEGIN { print(5); print(-2); print("hi"); print((1, "x")); exit(); }"#);
+    let out = run(
+        &[],
+        r#"BEGIN { print(5); print(-2); print("hi"); print((1, "x")); exit(); }"#,
+    );
     assert_eq!(out, "5\n-2\nhi\n(1, x)\n\n\n");
 }
 
@@ -68,6 +71,57 @@ fn system_needs_unsafe() {
     let program = r#"BEGIN { system("echo ran %d", 42); exit(); }"#;
     let refused = ebpfc(&["-e", program]);
     assert!(!refused.status.success());
-    assert!(stderr(&refused).contains("run with --unsafe"), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("run with --unsafe"),
+        "{}",
+        stderr(&refused)
+    );
     assert_eq!(run(&["--unsafe"], program), "ran 42\n\n\n");
+}
+
+#[test]
+fn macros_and_functions_expand_in_place() {
+    if !kernel_available("macros_and_functions_expand_in_place") {
+        return;
+    }
+    let out = run(
+        &[],
+        r#"macro add1(x) { x + 1 } macro bump(@m, $v) { @m += $v; } fn sgn($x: int64): int64 { if ($x < 0) { return -1; } return 1; } BEGIN { bump(@c, 3); bump(@c, 2); printf("%d %d %d %d\n", add1(2), add1(add1(5)), sgn(-5), sgn(7)); exit(); }"#,
+    );
+    assert_eq!(out, "3 7 -1 1\n\n\n@c: 5\n");
+    let recursive = ebpfc(&[
+        "--check",
+        "-e",
+        "fn f($x: int64): int64 { return f($x); } BEGIN { f(1); }",
+    ]);
+    assert!(stderr(&recursive).contains("recursion is not allowed"));
+}
+
+#[test]
+fn map_declarations_and_config_size_maps() {
+    if !kernel_available("map_declarations_and_config_size_maps") {
+        return;
+    }
+    let lru = run(
+        &[],
+        "let @m = lruhash(2); BEGIN { @m[1] = 1; @m[2] = 2; @m[3] = 3; exit(); }",
+    );
+    assert_eq!(lru, "\n\n@m[2]: 2\n@m[3]: 3\n");
+    let capped = run(
+        &[],
+        "config = { max_map_keys = 2 } BEGIN { @x[1] = 1; @x[2] = 2; @x[3] = 3; exit(); }",
+    );
+    assert_eq!(capped, "\n\n@x[1]: 1\n@x[2]: 2\n");
+}
+
+#[test]
+fn strcontains_finds_substrings() {
+    if !kernel_available("strcontains_finds_substrings") {
+        return;
+    }
+    let out = run(
+        &[],
+        r#"BEGIN { $n = "lo"; printf("%d %d %d %d\n", strcontains("hello", "ell"), strcontains("hello", "elx"), strcontains("hello", ""), strcontains("hello", $n)); exit(); }"#,
+    );
+    assert_eq!(out, "1 0 1 1\n\n\n");
 }

@@ -20,6 +20,7 @@ pub mod listing;
 pub mod lower;
 pub mod probes;
 pub mod probes_perf;
+pub mod settings;
 pub mod suggest;
 pub mod tracefs;
 pub mod typed_dump;
@@ -76,6 +77,7 @@ pub fn compile_with(
         allow_unsafe: options.allow_unsafe,
         params: options.params.clone(),
         types: script_types(program, options, &mut diags),
+        callables: std::sync::Arc::new(callables(program)),
         ..Default::default()
     };
     if diags.has_errors() {
@@ -86,6 +88,10 @@ pub fn compile_with(
         sig.id = MapId(i as u32);
     }
     hidden_maps::assign_ids(&mut state);
+    settings::apply(program, &mut state, &mut diags);
+    if diags.has_errors() {
+        return Err(diags.into());
+    }
     state.formats.clear();
     state.strings.clear();
     state.learning = false;
@@ -96,6 +102,23 @@ pub fn compile_with(
         return Err(std::mem::take(&mut state.diags).into());
     }
     Ok(assemble(functions, &probes, state))
+}
+
+/// The program's macros and functions by name.
+fn callables(program: &ast::Program) -> lower::Callables {
+    let mut out = lower::Callables::default();
+    for item in &program.items {
+        match item {
+            ast::Item::Macro(m) => {
+                out.macros.insert(m.name.node.clone(), m.clone());
+            }
+            ast::Item::Function(f) => {
+                out.functions.insert(f.name.node.clone(), f.clone());
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// The type environment with the script's own C definitions and `#define`s.

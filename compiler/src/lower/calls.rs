@@ -182,11 +182,15 @@ impl Lower<'_> {
         if let Some(v) = self.value_function(name, args, span) {
             return v;
         }
+        if let Some(v) = self.user_call(name, args, span) {
+            return v;
+        }
         match name {
             "printf" => self.printf(args, span),
             "exit" => self.exit(args, span),
             "str" => self.str_call(args, span),
             "strncmp" => self.strncmp(args, span),
+            "strcontains" => self.strcontains(args, span),
             "system" | "signal" | "override" => self.unsafe_action(name, args, span),
             "reg" => self.reg(args, span),
             "uptr" | "kptr" => self.address_space(name == "uptr", args, span),

@@ -40,7 +40,8 @@ impl Lower<'_> {
                 Val::Scalar(Operand::Imm(self.module.params.len() as i64), Type::I64)
             }
             ExprKind::Ident(name) => self.builtin(name, e.span),
-            ExprKind::Map { name, keys } => self.read_map(name, keys, e.span),
+            ExprKind::Map { name, keys } => self.read_map(&self.map_name(name), keys, e.span),
+            ExprKind::Block(b) => self.block_with_value(b).unwrap_or(Val::Void),
             ExprKind::Call { name, args } => self.call(&name.node, args, e.span),
             ExprKind::Unary {
                 op: UnaryOp::Deref,
@@ -443,6 +444,9 @@ impl Lower<'_> {
     }
 
     fn builtin(&mut self, name: &str, span: ebpfc_parser::span::Span) -> Val {
+        if let Some(v) = self.macro_ident(name) {
+            return v;
+        }
         match self.builtin_value(name) {
             Some(v) => v,
             None => match self.module.types.constant(name) {

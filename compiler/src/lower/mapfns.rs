@@ -35,7 +35,8 @@ impl Lower<'_> {
             self.error("expected a map such as @m", e.span, "not a map");
             return None;
         };
-        match self.module.maps.get(name) {
+        let name = self.map_name(name);
+        match self.module.maps.get(&name) {
             Some(sig) => Some((u64::from(sig.id.0), keys.clone())),
             None => {
                 if !self.module.learning {
@@ -73,7 +74,7 @@ impl Lower<'_> {
         } else {
             keys.clone()
         };
-        let Some(sig) = self.module.maps.get(name).cloned() else {
+        let Some(sig) = self.module.maps.get(&self.map_name(name)).cloned() else {
             return;
         };
         if matches!(sig.kind, meta::MapKind::Hist | meta::MapKind::Lhist { .. }) {

@@ -8,9 +8,11 @@
 mod actions;
 mod calls;
 mod expr;
+mod inline;
 mod loops;
 mod mapfns;
 mod maps;
+mod mapsig;
 mod memory;
 mod scratch;
 mod stmt;
@@ -28,7 +30,8 @@ use ebpfc_parser::span::Span;
 use ebpfc_stdlib::meta;
 use std::collections::{BTreeMap, HashMap};
 
-pub use maps::MapSig;
+pub use inline::Callables;
+pub use mapsig::MapSig;
 pub use values::MAX_FRAMES;
 
 /// A lowered expression value.
@@ -100,6 +103,8 @@ pub struct ModuleState {
     pub params: Vec<String>,
     /// Kernel and script types.
     pub types: crate::ctypes::TypeEnv,
+    /// The program's macros and functions.
+    pub callables: std::sync::Arc<Callables>,
     /// When set, every lowered expression's (function index, span, type), for
     /// `--dump typed`.
     pub typed: Option<Vec<(usize, Span, Type)>>,
@@ -128,6 +133,12 @@ pub struct Lower<'a> {
     vars: HashMap<String, Var>,
     /// Enclosing loops, innermost last: (continue target, break target).
     loops: Vec<(BlockId, BlockId)>,
+    /// Macro and function expansions in progress, innermost last.
+    expansions: Vec<inline::Expansion>,
+    /// Bare-name macro parameters of the expansions in progress.
+    macro_idents: Vec<HashMap<String, Val>>,
+    /// `@m` macro parameters: the maps they stand for.
+    map_aliases: HashMap<String, String>,
 }
 
 impl<'a> Lower<'a> {
@@ -142,6 +153,9 @@ impl<'a> Lower<'a> {
             ctx,
             vars: HashMap::new(),
             loops: Vec::new(),
+            expansions: Vec::new(),
+            macro_idents: Vec::new(),
+            map_aliases: HashMap::new(),
         }
     }
 

@@ -17,16 +17,19 @@ impl Lower<'_> {
         }
     }
 
-    fn stmt(&mut self, stmt: &Stmt) {
+    pub(super) fn stmt(&mut self, stmt: &Stmt) {
         match &stmt.kind {
             StmtKind::Expr(e) => self.expr_stmt(e),
             StmtKind::Assign { target, op, value } => self.assign(target, *op, value, stmt.span),
             StmtKind::Let {
                 var,
                 value: Some(value),
-                ..
+                ty,
             } => {
-                let v = self.expr(value);
+                let mut v = self.expr(value);
+                if let Some(t) = ty.as_ref().and_then(|t| self.resolve_type(t)) {
+                    v = self.convert_int(v, &t);
+                }
                 self.assign_var(&var.node, v, stmt.span);
             }
             StmtKind::Let { .. } => {}
@@ -46,11 +49,7 @@ impl Lower<'_> {
             StmtKind::Break | StmtKind::Continue => {
                 self.loop_exit(matches!(stmt.kind, StmtKind::Break), stmt.span)
             }
-            StmtKind::Return(_) => {
-                let next = self.fresh_block();
-                self.b
-                    .finish(Term::Return(crate::ir::Operand::Imm(0)), next);
-            }
+            StmtKind::Return(value) => self.return_stmt(value.as_ref(), stmt.span),
             _ => self.error(
                 "this statement is not supported yet",
                 stmt.span,
@@ -93,7 +92,7 @@ impl Lower<'_> {
             (&target.kind, op, &value.kind)
         {
             if AGGREGATIONS.contains(&func.node.as_str()) {
-                return self.aggregate(name, keys, &func.node, args, span);
+                return self.aggregate(&self.map_name(name), keys, &func.node, args, span);
             }
         }
         let v = match op {
@@ -112,7 +111,7 @@ impl Lower<'_> {
         };
         match &target.kind {
             ExprKind::Variable(name) => self.assign_var(name, v, span),
-            ExprKind::Map { name, keys } => self.assign_map(name, keys, v, span),
+            ExprKind::Map { name, keys } => self.assign_map(&self.map_name(name), keys, v, span),
             _ => self.error(
                 "this cannot be assigned to",
                 target.span,

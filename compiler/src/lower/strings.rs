@@ -274,4 +274,70 @@ impl Lower<'_> {
         self.b.copy(Base::Slot(dst), 0, Base::Slot(src), 0, len);
         self.b.zero(Base::Slot(dst), len as i32, total - len);
     }
+
+    /// `strcontains(haystack, needle)`: 1 if `needle` occurs in `haystack`, else 0.
+    /// Unrolled: every start position against every needle byte (a literal needle's
+    /// bytes are compared as constants).
+    pub(super) fn strcontains(&mut self, args: &[Expr], span: Span) -> Val {
+        let [hay, needle] = args else {
+            self.error(
+                "strcontains() takes a string and the string to find",
+                span,
+                "in this call",
+            );
+            return Val::zero();
+        };
+        let literal = match &needle.kind {
+            ebpfc_parser::ast::ExprKind::Str(s) => Some(s.as_bytes().to_vec()),
+            _ => None,
+        };
+        let (h, n) = (self.expr(hay), self.expr(needle));
+        let (Val::Str(hs, hsize), Val::Str(ns, nsize)) = (h, n) else {
+            self.error("strcontains() needs two strings", span, "in this call");
+            return Val::zero();
+        };
+        let result = self.b.vreg();
+        self.b.emit(Inst::Mov {
+            dst: result,
+            src: Operand::Imm(0),
+        });
+        let (found, done) = (self.fresh_block(), self.fresh_block());
+        let needle_len = literal.as_ref().map_or(nsize, |l| l.len() as u32);
+        for i in 0..hsize {
+            let next = self.fresh_block();
+            let mut cut = false;
+            for j in 0..needle_len {
+                let want = match &literal {
+                    Some(bytes) => Operand::Imm(i64::from(bytes[j as usize])),
+                    None => {
+                        let b = self.load_byte(ns, j as i32);
+                        let more = self.fresh_block();
+                        self.b.branch(Cmp::Ne, b, Operand::Imm(0), more, found);
+                        Operand::Reg(b)
+                    }
+                };
+                if i + j >= hsize {
+                    self.b.jump_to(next);
+                    cut = true;
+                    break;
+                }
+                let got = self.load_byte(hs, (i + j) as i32);
+                let same = self.fresh_block();
+                self.b.branch(Cmp::Eq, got, want, same, next);
+            }
+            if !cut {
+                self.b.finish(crate::ir::Term::Jump(found), next);
+            }
+            let at = self.load_byte(hs, i as i32);
+            let more = self.fresh_block();
+            self.b.branch(Cmp::Ne, at, Operand::Imm(0), more, done);
+        }
+        self.b.finish(crate::ir::Term::Jump(done), found);
+        self.b.emit(Inst::Mov {
+            dst: result,
+            src: Operand::Imm(1),
+        });
+        self.b.jump_to(done);
+        Val::Scalar(Operand::Reg(result), Type::I64)
+    }
 }

@@ -1,0 +1,101 @@
+//! Program settings applied to the learned maps: `config = { max_map_keys = N }` and
+//! map declarations (`let @m = lruhash(100);`).
+
+use crate::error::{error, warning, Diagnostics};
+use crate::lower::ModuleState;
+use ebpfc_parser::ast::{self, Expr, ExprKind};
+
+/// Applies every `config` block and map declaration of `program` to `state.maps`.
+pub fn apply(program: &ast::Program, state: &mut ModuleState, diags: &mut Diagnostics) {
+    for item in &program.items {
+        if let ast::Item::Config(config) = item {
+            for (key, value) in &config.entries {
+                config_entry(&key.node, value, key.span, state, diags);
+            }
+        }
+    }
+    for item in &program.items {
+        if let ast::Item::MapDecl(decl) = item {
+            declare(decl, state, diags);
+        }
+    }
+}
+
+fn config_entry(
+    key: &str,
+    value: &Expr,
+    span: ebpfc_parser::span::Span,
+    state: &mut ModuleState,
+    diags: &mut Diagnostics,
+) {
+    match (key, positive(value)) {
+        ("max_map_keys", Some(n)) => {
+            for sig in state.maps.values_mut() {
+                sig.max_entries = n;
+            }
+        }
+        ("max_map_keys", None) => diags.push(error(
+            "max_map_keys must be a positive integer",
+            value.span,
+            "here",
+        )),
+        _ => diags.push(warning(
+            format!("config key '{key}' has no effect in ebpfc"),
+            span,
+            "ignored",
+        )),
+    }
+}
+
+fn declare(decl: &ast::MapDecl, state: &mut ModuleState, diags: &mut Diagnostics) {
+    let lru = match decl.kind.node.as_str() {
+        "hash" | "percpuhash" => false,
+        "lruhash" | "percpulruhash" => true,
+        other => {
+            let msg = format!(
+                "unknown map type '{other}': use hash, lruhash, percpuhash or percpulruhash"
+            );
+            diags.push(error(msg, decl.kind.span, "unknown map type"));
+            return;
+        }
+    };
+    let size = match decl.args.as_slice() {
+        [] => None,
+        [n] => match positive(n) {
+            Some(n) => Some(n),
+            None => {
+                diags.push(error(
+                    "a map's size must be a positive integer",
+                    n.span,
+                    "here",
+                ));
+                return;
+            }
+        },
+        _ => {
+            let msg = format!("{}() takes the number of keys", decl.kind.node);
+            diags.push(error(msg, decl.span, "in this declaration"));
+            return;
+        }
+    };
+    match state.maps.get_mut(&decl.name.node) {
+        Some(sig) => {
+            sig.lru = lru;
+            if let Some(n) = size {
+                sig.max_entries = n;
+            }
+        }
+        None => diags.push(warning(
+            format!("map {} is declared but never used", decl.name.node),
+            decl.name.span,
+            "unused",
+        )),
+    }
+}
+
+fn positive(e: &Expr) -> Option<u32> {
+    match &e.kind {
+        ExprKind::Int { value, .. } => u32::try_from(*value).ok().filter(|n| *n > 0),
+        _ => None,
+    }
+}
