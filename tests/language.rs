@@ -125,3 +125,22 @@ fn strcontains_finds_substrings() {
     );
     assert_eq!(out, "1 0 1 1\n\n\n");
 }
+
+#[test]
+fn printf_records_larger_than_the_stack_are_built_in_scratch() {
+    if !kernel_available("printf_records_larger_than_the_stack_are_built_in_scratch") {
+        return;
+    }
+    let arg = r#"str(args->filename)"#;
+    let program = format!(
+        "tracepoint:syscalls:sys_enter_openat /comm == \"ebpfcbig\"/ {{ printf(\"%s|%s|%s|%s|%s|%s|%s|%s\\n\", {a}, {a}, {a}, {a}, {a}, {a}, {a}, comm); }}\n{READY}",
+        a = arg
+    );
+    let out = run_with_workload(&[], &program, || {
+        open_workload("ebpfcbig", "/etc/hostname", 1)
+            .join()
+            .unwrap()
+    });
+    let line = "/etc/hostname|".repeat(7) + "ebpfcbig\n";
+    assert_eq!(out, format!("{line}\n\n@armed: 1\n"));
+}

@@ -22,6 +22,9 @@ pub const BUILTINS: &[&str] = &[
 const PT_REGS_ARGS: [i32; 6] = [112, 104, 96, 88, 72, 64];
 /// Offset in x86-64 `struct pt_regs` of the return value register (ax).
 const PT_REGS_RET: i32 = 80;
+/// printf records (with their arguments' own buffers) larger than this are built in
+/// the per-CPU scratch buffer rather than on the 512-byte stack.
+const BIG_RECORD: u32 = 200;
 /// Default size of strings read with `str()`.
 pub const STRING_SIZE: u32 = 64;
 
@@ -242,11 +245,16 @@ impl Lower<'_> {
     }
 
     pub(super) fn output(&mut self, slot: SlotId, size: u32) {
+        self.output_from(Arg::Slot(slot, 0), size);
+    }
+
+    /// Sends `size` bytes at `data` (a stack slot or a map value) to the ring buffer.
+    pub(super) fn output_from(&mut self, data: Arg, size: u32) {
         self.module.uses_ringbuf = true;
         let ringbuf = self.module.ringbuf;
         let args = vec![
             Arg::Map(ringbuf),
-            Arg::Slot(slot, 0),
+            data,
             Arg::Val(Operand::Imm(i64::from(size))),
             Arg::Val(Operand::Imm(0)),
         ];
@@ -304,6 +312,10 @@ impl Lower<'_> {
             );
             return Val::Void;
         };
+        let index = self.module.formats.len();
+        if self.module.big_records.contains(&index) {
+            return self.printf_in_scratch(template, &args[0], &args[1..], false);
+        }
         let vals: Vec<Val> = args[1..].iter().map(|a| self.expr(a)).collect();
         if let Err(msg) = check_format(template, &vals) {
             self.error(msg, args[0].span, "this format");
@@ -319,6 +331,10 @@ impl Lower<'_> {
         let mut types = vec![Type::U64];
         types.extend(vals.iter().map(|v| v.ty().widened()));
         let (offsets, size) = tuple_layout(&types);
+        if self.module.learning && size > BIG_RECORD {
+            self.module.big_records.insert(self.module.formats.len());
+            self.module.scratch_size = self.module.scratch_size.max(size);
+        }
         let slot = self.b.slot(size);
         let id = meta::EVENT_PRINTF + self.module.formats.len() as u64;
         self.b.zero(Base::Slot(slot), 0, self.b.slot_size(slot));

@@ -95,6 +95,9 @@ pub struct ModuleState {
     pub scratch_size: u32,
     /// The scratch buffer map's id, when used.
     pub scratch_map: MapId,
+    /// printf calls (by format index) whose records the learning pass found too big
+    /// for the stack: the emitting pass builds them in the scratch buffer.
+    pub big_records: std::collections::BTreeSet<usize>,
     /// The event ring buffer's id: one past the user maps.
     pub ringbuf: MapId,
     /// The pid of the command started with `-c`, if any (`cpid`).

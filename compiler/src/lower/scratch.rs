@@ -1,5 +1,7 @@
 //! Records too big for the 512-byte BPF stack are built in a per-CPU scratch buffer (a
-//! one-entry per-CPU array) and sent from there: `join()`.
+//! one-entry per-CPU array) and sent from there: `join()`, and printf calls with many
+//! or long arguments (each argument is stored as soon as it is computed, so its own
+//! buffer is free again before the next one is made).
 
 use super::{Lower, Val};
 use crate::helpers;
@@ -7,7 +9,7 @@ use crate::ir::{AluOp, Arg, Base, Cmp, Inst, Operand, VReg};
 use crate::types::Type;
 use ebpfc_parser::ast::{Expr, ExprKind};
 use ebpfc_parser::span::Span;
-use ebpfc_stdlib::meta::{EVENT_JOIN, JOIN_ARGS, JOIN_ARG_SIZE};
+use ebpfc_stdlib::meta::{Field, Format, EVENT_JOIN, EVENT_PRINTF, JOIN_ARGS, JOIN_ARG_SIZE};
 
 /// Bytes of the `join()` record: id, separator index, count, then the strings.
 const JOIN_RECORD: u32 = 24 + JOIN_ARGS * JOIN_ARG_SIZE;
@@ -15,7 +17,7 @@ const JOIN_RECORD: u32 = 24 + JOIN_ARGS * JOIN_ARG_SIZE;
 impl Lower<'_> {
     /// The scratch buffer of at least `size` bytes, or `None` on the path where the
     /// lookup failed (then the current block is the one after `done`).
-    fn scratch(&mut self, size: u32, done: crate::ir::BlockId) -> VReg {
+    pub(super) fn scratch(&mut self, size: u32, done: crate::ir::BlockId) -> VReg {
         self.module.scratch_size = self.module.scratch_size.max(size);
         let key = self.b.slot(8);
         self.b.emit(Inst::Store {
@@ -164,5 +166,55 @@ impl Lower<'_> {
             });
         }
         self.b.jump_to(send);
+    }
+
+    /// `printf` built in the scratch buffer, one argument at a time.
+    pub(super) fn printf_in_scratch(
+        &mut self,
+        template: &str,
+        fmt: &Expr,
+        args: &[Expr],
+        system: bool,
+    ) -> Val {
+        let index = self.module.formats.len();
+        let id = EVENT_PRINTF + index as u64;
+        let done = self.fresh_block();
+        let buf = self.scratch(8, done);
+        let base = Base::Reg(buf);
+        self.b.emit(Inst::Store {
+            base,
+            offset: 0,
+            size: 8,
+            value: Operand::Imm(id as i64),
+        });
+        let (mut vals, mut fields, mut end) = (Vec::new(), Vec::new(), 8u32);
+        for a in args {
+            let v = self.expr(a);
+            let ty = v.ty().widened();
+            let align = ty.align().max(1);
+            let offset = end.div_ceil(align) * align;
+            self.b.zero(base, end as i32, offset - end);
+            self.store_val(base, offset as i32, &v, &ty);
+            end = offset + ty.size();
+            fields.push(Field {
+                offset,
+                ty: ty.to_meta(),
+            });
+            vals.push(v);
+        }
+        let size = end.div_ceil(8) * 8;
+        self.b.zero(base, end as i32, size - end);
+        self.module.scratch_size = self.module.scratch_size.max(size);
+        if let Err(msg) = super::calls::check_format(template, &vals) {
+            self.error(msg, fmt.span, "this format");
+        }
+        self.module.formats.push(Format {
+            template: template.to_string(),
+            args: fields,
+            system,
+        });
+        self.output_from(Arg::Val(Operand::Reg(buf)), size);
+        self.b.jump_to(done);
+        Val::Void
     }
 }
