@@ -22,6 +22,8 @@ pub const BUILTINS: &[&str] = &[
 const PT_REGS_ARGS: [i32; 6] = [112, 104, 96, 88, 72, 64];
 /// Offset in x86-64 `struct pt_regs` of the return value register (ax).
 const PT_REGS_RET: i32 = 80;
+/// Offset in x86-64 `struct pt_regs` of the stack pointer.
+const PT_REGS_SP: i32 = 152;
 /// printf records (with their arguments' own buffers) larger than this are built in
 /// the per-CPU scratch buffer rather than on the 512-byte stack.
 const BIG_RECORD: u32 = 200;
@@ -113,8 +115,15 @@ impl Lower<'_> {
         }
     }
 
-    /// `argN`: the Nth function argument, where the probe has arguments.
+    /// `argN`: the Nth function argument, where the probe has arguments; `sargN`: the
+    /// Nth argument passed on the stack (at `sp + 8 * (N + 1)`).
     fn arg_n(&mut self, name: &str) -> Option<Val> {
+        if let Some(n) = name
+            .strip_prefix("sarg")
+            .and_then(|n| n.parse::<i64>().ok())
+        {
+            return self.stack_arg(n);
+        }
         let n: usize = name.strip_prefix("arg")?.parse().ok()?;
         let offset = match self.target.ctx {
             CtxKind::PtRegs { .. } => *PT_REGS_ARGS.get(n)?,
@@ -122,6 +131,25 @@ impl Lower<'_> {
             _ => return None,
         };
         Some(self.ctx_u64(offset))
+    }
+
+    fn stack_arg(&mut self, n: i64) -> Option<Val> {
+        if !matches!(self.target.ctx, CtxKind::PtRegs { .. }) {
+            return None;
+        }
+        let Val::Scalar(sp, _) = self.ctx_u64(PT_REGS_SP) else {
+            return None;
+        };
+        let user = matches!(self.target.attach, meta::Attach::Uprobe { .. });
+        let at = self.b.reg(sp);
+        let addr = self.b.vreg();
+        self.b.emit(Inst::Alu {
+            dst: addr,
+            op: AluOp::Add,
+            lhs: at,
+            rhs: Operand::Imm(8 * (n + 1)),
+        });
+        Some(self.load_at(Operand::Reg(addr), 0, &Type::U64, user, Span::default()))
     }
 
     /// `retval` of a kretprobe, uretprobe or fexit.

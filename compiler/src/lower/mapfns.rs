@@ -13,6 +13,7 @@ impl Lower<'_> {
     /// Lowers a map function call if `name` is one.
     pub(super) fn map_function(&mut self, name: &str, args: &[Expr], span: Span) -> Option<Val> {
         match name {
+            "has_key" => return Some(self.has_key(args, span)),
             "delete" => self.delete(args, span),
             "clear" | "zero" => {
                 let id = if name == "clear" {
@@ -27,6 +28,53 @@ impl Lower<'_> {
             _ => return None,
         }
         Some(Val::Void)
+    }
+
+    /// `has_key(@m, k...)`: 1 when the map holds the key, else 0.
+    fn has_key(&mut self, args: &[Expr], span: Span) -> Val {
+        let Some((ExprKind::Map { name, keys }, rest)) =
+            args.split_first().map(|(m, r)| (&m.kind, r))
+        else {
+            self.error(
+                "has_key() takes a map and a key, as in has_key(@m, 1)",
+                span,
+                "in this call",
+            );
+            return Val::zero();
+        };
+        let keys: Vec<Expr> = if rest.is_empty() {
+            keys.clone()
+        } else {
+            rest.to_vec()
+        };
+        let Some(sig) = self.module.maps.get(&self.map_name(name)).cloned() else {
+            if !self.module.learning {
+                self.error(
+                    format!("map {name} is used but never assigned"),
+                    span,
+                    "undefined map",
+                );
+            }
+            return Val::zero();
+        };
+        let (_, vals) = self.key_vals(&keys);
+        let key = self.build_key(&sig, &vals, None);
+        let ptr = self.b.call(
+            helpers::MAP_LOOKUP,
+            vec![Arg::Map(sig.id), Arg::Slot(key, 0)],
+        );
+        let dst = self.b.vreg();
+        self.b.emit(Inst::Set {
+            dst,
+            cond: crate::ir::Cmp::Ne,
+            lhs: ptr,
+            rhs: Operand::Imm(0),
+        });
+        let ty = crate::types::Type::Int {
+            size: 1,
+            signed: false,
+        };
+        Val::Scalar(Operand::Reg(dst), ty)
     }
 
     /// The map index of `@name` (as the runtime numbers `Metadata::maps`).
