@@ -457,9 +457,8 @@ impl Lower<'_> {
     }
 
     fn unknown_identifier(&mut self, name: &str, span: Span) -> Val {
-        let is_arg = name
-            .strip_prefix("arg")
-            .is_some_and(|n| n.parse::<u8>().is_ok());
+        let index = name.strip_prefix("sarg").or(name.strip_prefix("arg"));
+        let is_arg = index.is_some_and(|n| n.parse::<u8>().is_ok());
         if super::calls::BUILTINS.contains(&name) || is_arg {
             let msg = format!("{name} is not available in {} probes", self.target.name);
             self.error(msg, span, "not available here");
