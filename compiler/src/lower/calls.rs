@@ -290,10 +290,8 @@ impl Lower<'_> {
         self.count_lost(result);
     }
 
-    /// Adds one to the lost-event counter when `result` (of ringbuf_output) is an error.
-    fn count_lost(&mut self, result: VReg) {
-        let (lost, done) = (self.fresh_block(), self.fresh_block());
-        self.b.branch(Cmp::Ne, result, Operand::Imm(0), lost, done);
+    /// Looks up key 0 of a one-entry array map (counters, scratch, start time).
+    pub(super) fn lookup_first(&mut self, map: crate::ir::MapId) -> VReg {
         let key = self.b.slot(8);
         self.b.emit(Inst::Store {
             base: Base::Slot(key),
@@ -301,10 +299,16 @@ impl Lower<'_> {
             size: 8,
             value: Operand::Imm(0),
         });
+        self.b
+            .call(helpers::MAP_LOOKUP, vec![Arg::Map(map), Arg::Slot(key, 0)])
+    }
+
+    /// Adds one to the lost-event counter when `result` (of ringbuf_output) is an error.
+    fn count_lost(&mut self, result: VReg) {
+        let (lost, done) = (self.fresh_block(), self.fresh_block());
+        self.b.branch(Cmp::Ne, result, Operand::Imm(0), lost, done);
         let map = crate::ir::MapId(self.module.ringbuf.0 + 1);
-        let ptr = self
-            .b
-            .call(helpers::MAP_LOOKUP, vec![Arg::Map(map), Arg::Slot(key, 0)]);
+        let ptr = self.lookup_first(map);
         let found = self.fresh_block();
         self.b.branch(Cmp::Ne, ptr, Operand::Imm(0), found, done);
         let count = self.b.vreg();

@@ -47,14 +47,7 @@ impl Lower<'_> {
         } else {
             rest.to_vec()
         };
-        let Some(sig) = self.module.maps.get(&self.map_name(name)).cloned() else {
-            if !self.module.learning {
-                self.error(
-                    format!("map {name} is used but never assigned"),
-                    span,
-                    "undefined map",
-                );
-            }
+        let Some(sig) = self.known_map(&self.map_name(name), span) else {
             return Val::zero();
         };
         let (_, vals) = self.key_vals(&keys);

@@ -194,17 +194,21 @@ impl Lower<'_> {
         self.b.call(helpers::MAP_UPDATE, args);
     }
 
+    /// The signature of a map that is read; an error (after learning) if it never is
+    /// assigned.
+    pub(super) fn known_map(&mut self, name: &str, span: Span) -> Option<MapSig> {
+        let sig = self.module.maps.get(name).cloned();
+        if sig.is_none() && !self.module.learning {
+            let msg = format!("map {name} is used but never assigned");
+            self.error(msg, span, "undefined map");
+        }
+        sig
+    }
+
     /// Reads `@m[keys]` (0 or an empty string when absent).
     pub(super) fn read_map(&mut self, name: &str, keys: &[Expr], span: Span) -> Val {
         let (_, vals) = self.key_vals(keys);
-        let Some(sig) = self.module.maps.get(name).cloned() else {
-            if !self.module.learning {
-                self.error(
-                    format!("map {name} is used but never assigned"),
-                    span,
-                    "undefined map",
-                );
-            }
+        let Some(sig) = self.known_map(name, span) else {
             return Val::zero();
         };
         let bucket = sig.is_bucketed().then(|| self.b.reg(Operand::Imm(0)));

@@ -19,17 +19,7 @@ impl Lower<'_> {
     /// lookup failed (then the current block is the one after `done`).
     pub(super) fn scratch(&mut self, size: u32, done: crate::ir::BlockId) -> VReg {
         self.module.scratch_size = self.module.scratch_size.max(size);
-        let key = self.b.slot(8);
-        self.b.emit(Inst::Store {
-            base: Base::Slot(key),
-            offset: 0,
-            size: 8,
-            value: Operand::Imm(0),
-        });
-        let map = self.module.scratch_map;
-        let ptr = self
-            .b
-            .call(helpers::MAP_LOOKUP, vec![Arg::Map(map), Arg::Slot(key, 0)]);
+        let ptr = self.lookup_first(self.module.scratch_map);
         let found = self.fresh_block();
         self.b.branch(Cmp::Ne, ptr, Operand::Imm(0), found, done);
         ptr

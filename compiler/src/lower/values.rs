@@ -346,12 +346,7 @@ impl Lower<'_> {
     pub(super) fn elapsed(&mut self) -> Val {
         self.module.uses_start = true;
         let now = self.b.call(helpers::KTIME_GET_NS, vec![]);
-        let key = self.b.slot(8);
-        self.store(key, 0, 8, Operand::Imm(0));
-        let map = self.module.start_map;
-        let ptr = self
-            .b
-            .call(helpers::MAP_LOOKUP, vec![Arg::Map(map), Arg::Slot(key, 0)]);
+        let ptr = self.lookup_first(self.module.start_map);
         let (found, done) = (self.fresh_block(), self.fresh_block());
         let start = self.b.vreg();
         self.b.emit(Inst::Mov {
