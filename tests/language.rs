@@ -144,3 +144,34 @@ fn printf_records_larger_than_the_stack_are_built_in_scratch() {
     let line = "/etc/hostname|".repeat(7) + "ebpfcbig\n";
     assert_eq!(out, format!("{line}\n\n@armed: 1\n"));
 }
+
+#[test]
+fn str_takes_a_runtime_length_and_uprobes_read_user_memory() {
+    if !kernel_available("str_takes_a_runtime_length_and_uprobes_read_user_memory") {
+        return;
+    }
+    let out = ebpfc(&[
+        "-c",
+        "/bin/echo hello",
+        "-e",
+        r#"tracepoint:syscalls:sys_enter_write /pid == cpid/ { printf("[%s] [%s]\n", str(args->buf, args->count), str(args->buf, 2)); }"#,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("[hello\n] [he]\n"),
+        "{}",
+        stdout(&out)
+    );
+    let getenv = ebpfc(&[
+        "-c",
+        "/bin/date",
+        "-e",
+        r#"uprobe:libc:getenv /pid == cpid/ { @[str(arg0)] = count(); }"#,
+    ]);
+    assert!(getenv.status.success(), "{}", stderr(&getenv));
+    assert!(
+        stdout(&getenv).contains("@[LC_ALL]: "),
+        "{}",
+        stdout(&getenv)
+    );
+}

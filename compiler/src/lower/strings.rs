@@ -132,7 +132,8 @@ impl Lower<'_> {
             lhs: src,
             rhs: Operand::Reg(ctx),
         });
-        self.read_str_from(Operand::Reg(src), STRING_SIZE, false)
+        let len = Operand::Imm(i64::from(STRING_SIZE));
+        self.read_str_from(Operand::Reg(src), len, STRING_SIZE, false)
     }
 
     /// `str(ptr [, len])`.
@@ -158,41 +159,64 @@ impl Lower<'_> {
                 return Val::Void;
             }
         };
-        let size = match args.get(1).map(|a| self.const_int(a)) {
-            None => STRING_SIZE,
-            Some(Some(n)) if n > 0 => (n as u32).min(STRING_SIZE) + 1,
-            Some(_) => {
-                self.error(
-                    "str() length must be a positive integer literal",
-                    args[1].span,
-                    "here",
-                );
-                STRING_SIZE
-            }
+        let user = match &ty {
+            Type::Ptr { user, .. } => *user,
+            _ => self.user_pointers(),
         };
-        let user = matches!(ty, Type::Ptr { user: true, .. }) || self.user_pointers();
-        self.read_str_from(ptr, size, user)
+        let Some(len_expr) = args.get(1) else {
+            return self.read_str_from(
+                ptr,
+                Operand::Imm(i64::from(STRING_SIZE)),
+                STRING_SIZE,
+                user,
+            );
+        };
+        match self.const_int(len_expr) {
+            Some(n) if n > 0 => {
+                let size = (n as u32).min(STRING_SIZE - 1) + 1;
+                self.read_str_from(ptr, Operand::Imm(i64::from(size)), size, user)
+            }
+            Some(_) => {
+                self.error("str() length must be positive", len_expr.span, "here");
+                Val::Void
+            }
+            None => {
+                // At most STRING_SIZE - 1 characters and the NUL.
+                let n = self.int_operand(len_expr);
+                let n = self.clamp(n, STRING_SIZE - 1);
+                let size = self.b.vreg();
+                self.b.emit(Inst::Alu {
+                    dst: size,
+                    op: AluOp::Add,
+                    lhs: n,
+                    rhs: Operand::Imm(1),
+                });
+                self.read_str_from(ptr, Operand::Reg(size), STRING_SIZE, user)
+            }
+        }
     }
 
-    /// Pointers read from syscall tracepoints point into user memory.
+    /// Untyped pointers of syscall tracepoints and uprobes point into user memory.
     pub(super) fn user_pointers(&self) -> bool {
-        matches!(&self.target.attach, meta::Attach::Tracepoint { category, .. } if category == "syscalls")
+        match &self.target.attach {
+            meta::Attach::Tracepoint { category, .. } => category == "syscalls",
+            meta::Attach::Uprobe { .. } => true,
+            _ => false,
+        }
     }
 
-    fn read_str_from(&mut self, ptr: Operand, size: u32, user: bool) -> Val {
+    /// Reads a NUL-terminated string of at most `len` bytes (NUL included; a constant or
+    /// a register bounded by `size`) at `ptr` into a string of `size` bytes.
+    fn read_str_from(&mut self, ptr: Operand, len: Operand, size: u32, user: bool) -> Val {
         let slot = self.b.slot(size);
-        let len = self.b.slot_size(slot);
-        self.b.zero(Base::Slot(slot), 0, len);
+        let total = self.b.slot_size(slot);
+        self.b.zero(Base::Slot(slot), 0, total);
         let helper = if user {
             helpers::PROBE_READ_USER_STR
         } else {
             helpers::PROBE_READ_KERNEL_STR
         };
-        let args = vec![
-            Arg::Slot(slot, 0),
-            Arg::Val(Operand::Imm(i64::from(size))),
-            Arg::Val(ptr),
-        ];
+        let args = vec![Arg::Slot(slot, 0), Arg::Val(len), Arg::Val(ptr)];
         self.b.call(helper, args);
         Val::Str(slot, size)
     }

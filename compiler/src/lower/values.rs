@@ -164,7 +164,7 @@ impl Lower<'_> {
     }
 
     /// `min(n, max)` as an unsigned value the verifier can bound.
-    fn clamp(&mut self, n: Operand, max: u32) -> VReg {
+    pub(super) fn clamp(&mut self, n: Operand, max: u32) -> VReg {
         let r = self.copy_reg(n);
         let (over, done) = (self.fresh_block(), self.fresh_block());
         self.b
