@@ -107,11 +107,24 @@ fn map_declarations_and_config_size_maps() {
         "let @m = lruhash(2); BEGIN { @m[1] = 1; @m[2] = 2; @m[3] = 3; exit(); }",
     );
     assert_eq!(lru, "\n\n@m[2]: 2\n@m[3]: 3\n");
-    let capped = run(
-        &[],
-        "config = { max_map_keys = 2 } BEGIN { @x[1] = 1; @x[2] = 2; @x[3] = 3; exit(); }",
+    let capped = ebpfc(&[
+        "-e",
+        "config = { max_map_keys = 2 } BEGIN { @x[1] = 1; @x[2] = 2; @x[3] = 3; @c[1] = count(); @c[2] = count(); @c[3] = count(); exit(); }",
+    ]);
+    assert_eq!(capped.status.code(), Some(1), "{}", stderr(&capped));
+    assert_eq!(
+        stdout(&capped),
+        "\n\n@c[1]: 1\n@c[2]: 1\n@x[1]: 1\n@x[2]: 2\n"
     );
-    assert_eq!(capped, "\n\n@x[1]: 1\n@x[2]: 2\n");
+    let err = stderr(&capped);
+    assert!(
+        err.contains("error: map @x was full: 1 update(s) were dropped"),
+        "{err}"
+    );
+    assert!(
+        err.contains("error: map @c was full: 1 update(s) were dropped"),
+        "{err}"
+    );
 }
 
 #[test]

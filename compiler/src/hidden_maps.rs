@@ -1,7 +1,8 @@
 //! The maps a program needs besides its `@` maps: the event ring buffer and its
-//! lost-event counter, the stack trace map, the start-time map and the per-CPU scratch
-//! buffer. Each exists only when some probe uses it; ids follow the user maps in this
-//! order, fixed after the learning pass so both passes agree.
+//! lost-event counter, the stack trace map, the start-time map, the per-CPU scratch
+//! buffer and the counters of updates full maps dropped. Each exists only when some
+//! probe uses it; ids follow the user maps in this order, fixed after the learning pass
+//! so both passes agree.
 
 use crate::ir::{MapDef, MapId};
 use crate::lower::ModuleState;
@@ -14,6 +15,8 @@ pub const LOST_NAME: &str = "lost_events";
 pub const STACKS_NAME: &str = "stacks";
 /// Name of the array holding the session's start time for `elapsed`.
 pub const START_NAME: &str = "start_time";
+/// Name of the per-CPU counters (one per `@` map) of updates a full map refused.
+pub const DROPPED_NAME: &str = "dropped_updates";
 /// Name of the per-CPU scratch buffer.
 pub const SCRATCH_NAME: &str = "scratch";
 
@@ -38,6 +41,7 @@ pub fn assign_ids(state: &mut ModuleState) {
     state.stack_map = take(state.uses_stacks, 1);
     state.start_map = take(state.uses_start, 1);
     state.scratch_map = take(state.scratch_size > 0, 1);
+    state.dropped_map = take(state.uses_dropped, 1);
 }
 
 /// The definitions of the hidden maps in use, in id order.
@@ -63,6 +67,10 @@ pub fn definitions(state: &ModuleState) -> Vec<MapDef> {
     }
     if state.scratch_size > 0 {
         maps.push(def(SCRATCH_NAME, PERCPU_ARRAY, 4, state.scratch_size, 1));
+    }
+    if state.uses_dropped {
+        let entries = (state.maps.len() as u32).max(1);
+        maps.push(def(DROPPED_NAME, PERCPU_ARRAY, 4, 8, entries));
     }
     maps
 }

@@ -209,6 +209,7 @@ fn assemble(
         lost_events,
         stack_map: name_if(state.uses_stacks, hidden_maps::STACKS_NAME),
         start_time: name_if(state.uses_start, hidden_maps::START_NAME),
+        dropped_updates: name_if(state.uses_dropped, hidden_maps::DROPPED_NAME),
     };
     Module {
         functions,

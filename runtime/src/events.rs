@@ -313,6 +313,7 @@ mod tests {
         let format = Format {
             template: "x".into(),
             args: vec![],
+            system: false,
         };
         Metadata {
             maps: vec![map; n],

@@ -64,6 +64,26 @@ pub(crate) fn lost_events(ebpf: &Ebpf, elf_name: &str) -> Result<u64, RuntimeErr
     Ok(total)
 }
 
+/// Sums over CPUs of every entry of the per-CPU u64 array `elf_name`, by index.
+pub(crate) fn counters(ebpf: &Ebpf, elf_name: &str) -> Result<Vec<(u32, u64)>, RuntimeError> {
+    let fd = user_map_fd(ebpf, elf_name, elf_name)?;
+    let entries = read_entries(fd).map_err(|e| map_error(elf_name, &e))?;
+    let totals = entries.iter().map(|e| {
+        let index = e
+            .key
+            .get(..4)
+            .and_then(|k| k.try_into().ok())
+            .map_or(0, u32::from_le_bytes);
+        let total = e
+            .values
+            .iter()
+            .map(|v| first_u64(v))
+            .fold(0u64, u64::wrapping_add);
+        (index, total)
+    });
+    Ok(totals.collect())
+}
+
 /// Stores `ns` as the u64 at the start of the value under key 0 of the array
 /// `elf_name` (on every CPU of a per-CPU array): the session's start time.
 pub(crate) fn write_start_time(ebpf: &Ebpf, elf_name: &str, ns: u64) -> Result<(), RuntimeError> {

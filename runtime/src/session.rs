@@ -164,11 +164,15 @@ impl Session<'_> {
         programs::run_special(&mut self.ebpf, &self.meta, &Attach::End)?;
         self.drain()?;
         self.report_lost_events()?;
+        let full = self.report_dropped_updates()?;
         let dumps = maps::dump_all(&self.ebpf, &self.meta.maps)?;
         let format = self.sink.format();
         self.sink.write(&render_maps(format, &dumps, &self.syms))?;
         self.sink.flush()?;
-        Ok(exit_code(self.events.exit_code()))
+        match exit_code(self.events.exit_code()) {
+            0 if full => Ok(1),
+            code => Ok(code),
+        }
     }
 
     /// Reports the events the ring buffer dropped, if the program counts them and any
@@ -191,6 +195,29 @@ impl Session<'_> {
             OutputFormat::Json => self.sink.write(&report)?,
         }
         Ok(())
+    }
+}
+
+impl Session<'_> {
+    /// Reports on stderr every map that refused updates because it was full; whether
+    /// any did (the run then fails).
+    fn report_dropped_updates(&mut self) -> Result<bool, RuntimeError> {
+        let Some(name) = &self.meta.dropped_updates else {
+            return Ok(false);
+        };
+        let mut full = false;
+        for (index, dropped) in maps::counters(&self.ebpf, name)? {
+            let map = self.meta.maps.get(index as usize);
+            if let (Some(map), true) = (map, dropped > 0) {
+                self.sink.flush()?;
+                eprintln!(
+                    "error: map {} was full: {dropped} update(s) were dropped; raise its size (config max_map_keys or a map declaration)",
+                    map.name
+                );
+                full = true;
+            }
+        }
+        Ok(full)
     }
 }
 

@@ -36,6 +36,7 @@ fn sigint_stops_the_event_loop_and_runs_end() {
     let format = |t: &str| Format {
         template: t.into(),
         args: vec![],
+        system: false,
     };
     let meta = Metadata {
         version: VERSION,

@@ -69,6 +69,10 @@ pub struct Metadata {
     /// anything runs: `elapsed` subtracts it.
     #[serde(default)]
     pub start_time: Option<String>,
+    /// ELF name of a per-CPU array (u32 key `i`, u64 value) counting the updates of
+    /// `maps[i]` the kernel refused because the map was full.
+    #[serde(default)]
+    pub dropped_updates: Option<String>,
 }
 
 /// One BPF program and where it attaches.
@@ -297,6 +301,7 @@ mod tests {
             lost_events: None,
             stack_map: Some("stacks".into()),
             start_time: None,
+            dropped_updates: None,
         };
         assert_eq!(Metadata::from_bytes(&meta.to_bytes()).unwrap(), meta);
     }

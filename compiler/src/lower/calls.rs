@@ -305,10 +305,37 @@ impl Lower<'_> {
 
     /// Adds one to the lost-event counter when `result` (of ringbuf_output) is an error.
     fn count_lost(&mut self, result: VReg) {
-        let (lost, done) = (self.fresh_block(), self.fresh_block());
-        self.b.branch(Cmp::Ne, result, Operand::Imm(0), lost, done);
         let map = crate::ir::MapId(self.module.ringbuf.0 + 1);
-        let ptr = self.lookup_first(map);
+        self.count_failure(result, map, 0, None);
+    }
+
+    /// Adds one to entry `index` of the per-CPU counter array `map` when `result` (of a
+    /// helper) is an error other than `except`.
+    pub(super) fn count_failure(
+        &mut self,
+        result: VReg,
+        map: crate::ir::MapId,
+        index: i64,
+        except: Option<i64>,
+    ) {
+        let (failed, done) = (self.fresh_block(), self.fresh_block());
+        self.b
+            .branch(Cmp::Ne, result, Operand::Imm(0), failed, done);
+        if let Some(code) = except {
+            let counted = self.fresh_block();
+            self.b
+                .branch(Cmp::Ne, result, Operand::Imm(code), counted, done);
+        }
+        let key = self.b.slot(8);
+        self.b.emit(Inst::Store {
+            base: Base::Slot(key),
+            offset: 0,
+            size: 8,
+            value: Operand::Imm(index),
+        });
+        let ptr = self
+            .b
+            .call(helpers::MAP_LOOKUP, vec![Arg::Map(map), Arg::Slot(key, 0)]);
         let found = self.fresh_block();
         self.b.branch(Cmp::Ne, ptr, Operand::Imm(0), found, done);
         let count = self.b.vreg();

@@ -13,6 +13,8 @@ use ebpfc_parser::span::Span;
 use ebpfc_stdlib::meta::MapKind;
 
 const BPF_NOEXIST: i64 = 1;
+/// An insertion that lost a race with another CPU's: not a drop.
+const EEXIST: i64 = 17;
 
 /// A human name for a map kind in diagnostics.
 fn kind_name(kind: &MapKind) -> &'static str {
@@ -191,7 +193,16 @@ impl Lower<'_> {
             Arg::Slot(val_slot, 0),
             Arg::Val(Operand::Imm(0)),
         ];
-        self.b.call(helpers::MAP_UPDATE, args);
+        let result = self.b.call(helpers::MAP_UPDATE, args);
+        self.count_dropped(result, sig.id, None);
+    }
+
+    /// Counts an update of map `id` that failed (the map is full) for the runtime to
+    /// report; `except` is an error that is not a drop.
+    fn count_dropped(&mut self, result: VReg, id: MapId, except: Option<i64>) {
+        self.module.uses_dropped = true;
+        let counters = self.module.dropped_map;
+        self.count_failure(result, counters, i64::from(id.0), except);
     }
 
     /// The signature of a map that is read; an error (after learning) if it never is
@@ -322,7 +333,8 @@ impl Lower<'_> {
             Arg::Slot(init, 0),
             Arg::Val(Operand::Imm(BPF_NOEXIST)),
         ];
-        self.b.call(helpers::MAP_UPDATE, args);
+        let result = self.b.call(helpers::MAP_UPDATE, args);
+        self.count_dropped(result, sig.id, Some(-EEXIST));
         self.b.jump_to(done);
     }
 

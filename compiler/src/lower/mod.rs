@@ -91,6 +91,10 @@ pub struct ModuleState {
     pub stack_map: MapId,
     /// The start-time map's id, when used.
     pub start_map: MapId,
+    /// Whether some probe updates a map (failed updates are counted).
+    pub uses_dropped: bool,
+    /// The per-map counters of dropped updates, when used.
+    pub dropped_map: MapId,
     /// Bytes of the per-CPU scratch buffer for records too big for the stack (0: none).
     pub scratch_size: u32,
     /// The scratch buffer map's id, when used.

@@ -109,6 +109,7 @@ pub fn format(template: &str) -> Format {
     Format {
         template: template.into(),
         args: vec![],
+        system: false,
     }
 }
 

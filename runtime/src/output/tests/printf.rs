@@ -39,6 +39,7 @@ fn event(template: &str, args: &[A]) -> (Format, Vec<u8>) {
         Format {
             template: template.to_string(),
             args: fields,
+            system: false,
         },
         record,
     )

@@ -180,6 +180,7 @@ fn printf_text(template: &str, args: &[(Ty, Vec<u8>)], syms: &dyn Symbols) -> St
     let format = Format {
         template: template.to_string(),
         args: fields,
+        system: false,
     };
     render_printf(OutputFormat::Text, &format, &record, syms)
 }

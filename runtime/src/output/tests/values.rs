@@ -193,6 +193,7 @@ fn event(template: &str, args: &[(Ty, Vec<u8>)]) -> (Format, Vec<u8>) {
     let format = Format {
         template: template.to_string(),
         args: fields,
+        system: false,
     };
     (format, record)
 }
