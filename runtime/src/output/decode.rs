@@ -1,6 +1,7 @@
 //! Decoding of raw map entries and event fields: typed values from little-endian bytes,
 //! per-CPU values combined as `meta::MapKind` documents, and hist buckets grouped by key.
-//! Stacks and symbols are resolved while decoding, through the caller's [`Symbols`].
+//! Stacks, symbols and `strftime()` times are resolved while decoding, through the
+//! caller's [`Symbols`].
 
 use std::collections::BTreeMap;
 
@@ -118,7 +119,11 @@ impl Datum {
                 Datum::Stack(resolve::stack(*user, *frames, bytes, offset, syms))
             }
             Ty::Sym { user } => Datum::Str(resolve::sym(*user, bytes, offset, syms)),
-            Ty::Time { .. } => Datum::Unsigned(read_u64(bytes, offset, 8)),
+            Ty::Time { format } => {
+                let ns = read_u64(bytes, offset, 8);
+                let text = syms.time(*format, ns);
+                Datum::Str(text.unwrap_or_else(|| ns.to_string().into_bytes()))
+            }
         }
     }
 

@@ -1,7 +1,8 @@
 //! The order in which a map's entries are printed: integer aggregations by value,
 //! `avg`/`stats` by average, hists by total count, everything else by key. Ties fall
-//! back to the raw key bytes so the output is deterministic. Key fields bpftrace does
-//! not sort (`inet`, `buf`, stacks, symbols) are ordered by their raw bytes.
+//! back to the raw key bytes so the output is deterministic. `strftime()` times are
+//! ordered by time; key fields bpftrace does not sort (`inet`, `buf`, stacks, symbols)
+//! are ordered by their raw bytes.
 
 use std::cmp::Ordering;
 
@@ -54,6 +55,7 @@ fn field_order(ty: &Ty, a: &[u8], b: &[u8], offset: usize) -> Ordering {
             let size = usize::from(*size);
             read_u64(a, offset, size).cmp(&read_u64(b, offset, size))
         }
+        Ty::Time { .. } => read_u64(a, offset, 8).cmp(&read_u64(b, offset, 8)),
         Ty::Str { size } => {
             let size = *size as usize;
             read_cstr(a, offset, size).cmp(&read_cstr(b, offset, size))
@@ -61,7 +63,7 @@ fn field_order(ty: &Ty, a: &[u8], b: &[u8], offset: usize) -> Ordering {
         Ty::Tuple { fields, .. } => fields.iter().fold(Ordering::Equal, |acc, f| {
             acc.then_with(|| field_order(&f.ty, a, b, offset + f.offset as usize))
         }),
-        Ty::Inet | Ty::Buf { .. } | Ty::Stack { .. } | Ty::Sym { .. } | Ty::Time { .. } => {
+        Ty::Inet | Ty::Buf { .. } | Ty::Stack { .. } | Ty::Sym { .. } => {
             let size = ty.size() as usize;
             field_bytes(a, offset, size).cmp(field_bytes(b, offset, size))
         }

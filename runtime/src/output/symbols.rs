@@ -1,10 +1,11 @@
-//! What rendering needs from outside the record to print stacks and symbols: the
-//! frames behind a stack id and the symbol holding an address.
+//! What rendering needs from outside the record: the frames behind a stack id, the
+//! symbol holding an address, and the wall-clock text of a `strftime()` time.
 //!
 //! The renderer only asks; the session answers from the loaded stack map,
-//! `/proc/kallsyms` and the ELF files of running processes (`crate::symbols`), and tests
-//! answer from fixed tables. A question that cannot be answered gets `None`, which the
-//! renderer prints as bpftrace does (an empty stack, a hex address).
+//! `/proc/kallsyms`, the ELF files of running processes (`crate::symbols`) and the
+//! metadata's strings with the clocks, and tests answer from fixed tables. A question
+//! that cannot be answered gets `None`, which the renderer prints as bpftrace does (an
+//! empty stack, a hex address; a time as its raw nanoseconds).
 
 /// A symbol found for an address: its name and the address's offset into it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +25,12 @@ pub trait Symbols {
 
     /// The symbols holding each of `addrs` in the address space of process `pid`.
     fn user_symbols(&self, pid: u32, addrs: &[u64]) -> Vec<Option<Symbol>>;
+
+    /// The text of `strftime(fmt, ns)`: `ns` of CLOCK_MONOTONIC as the local wall-clock
+    /// time, formatted with string `format` of the metadata (`%f` is microseconds).
+    fn time(&self, _format: u32, _ns: u64) -> Option<Vec<u8>> {
+        None
+    }
 }
 
 /// Resolves nothing: every stack is missing and every address unknown.

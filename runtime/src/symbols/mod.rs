@@ -1,7 +1,8 @@
-//! The session's answers to the renderer's questions about stacks and addresses
+//! The session's answers to the renderer's questions about stacks, addresses and times
 //! ([`Symbols`]): frames from the object's stack map, kernel symbols from
 //! `/proc/kallsyms` ([`kernel`]), user symbols from each process's mappings ([`user`])
-//! and the ELF files behind them ([`elf`]).
+//! and the ELF files behind them ([`elf`]), and `strftime()` texts from the metadata's
+//! formats ([`clock`]).
 //!
 //! Invariants: `/proc/kallsyms` is read at most once per session, when a kernel address
 //! is first resolved; each mapped file's symbols are read at most once per session (a
@@ -9,6 +10,7 @@
 //! read afresh for every question, so the addresses of a process that has exited print
 //! as addresses, as bpftrace prints them.
 
+mod clock;
 mod elf;
 mod kernel;
 mod user;
@@ -25,6 +27,7 @@ use ebpfc_stdlib::meta::Metadata;
 use crate::error::{io_words, RuntimeError};
 use crate::output::{Symbol, Symbols};
 use crate::sys::RawMap;
+use clock::WallClock;
 use elf::ElfSymbols;
 use kernel::KernelSymbols;
 
@@ -36,6 +39,10 @@ pub(crate) struct SessionSymbols {
     kernel: OnceCell<KernelSymbols>,
     /// Symbols per mapped file, keyed by `device:inode` and path.
     files: RefCell<HashMap<(String, std::path::PathBuf), Rc<ElfSymbols>>>,
+    /// The metadata's strings (`strftime()` formats).
+    strings: Vec<String>,
+    /// Converts `strftime()` times; set when the session starts.
+    clock: Option<WallClock>,
 }
 
 impl SessionSymbols {
@@ -47,6 +54,8 @@ impl SessionSymbols {
         };
         Ok(Self {
             stack_map,
+            strings: meta.strings.clone(),
+            clock: Some(WallClock::now()),
             ..Self::default()
         })
     }
@@ -104,6 +113,11 @@ impl Symbols for SessionSymbols {
                 })
             })
             .collect()
+    }
+
+    fn time(&self, format: u32, ns: u64) -> Option<Vec<u8>> {
+        let format = self.strings.get(usize::try_from(format).ok()?)?;
+        self.clock.as_ref()?.format(format, ns)
     }
 }
 

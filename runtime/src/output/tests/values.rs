@@ -327,3 +327,48 @@ fn maps_keyed_by_addresses_sort() {
     let text = render(OutputFormat::Text, &[(info, entries)], &NoSymbols);
     assert_eq!(text, "\n\n@c[10.0.0.1]: 2\n@c[10.0.0.2]: 5\n");
 }
+
+/// Answers `strftime()` questions with the format index and the nanoseconds.
+struct FakeClock;
+
+impl Symbols for FakeClock {
+    fn stack(&self, _id: i64) -> Option<Vec<u64>> {
+        None
+    }
+
+    fn kernel_symbol(&self, _addr: u64) -> Option<Symbol> {
+        None
+    }
+
+    fn user_symbols(&self, _pid: u32, addrs: &[u64]) -> Vec<Option<Symbol>> {
+        vec![None; addrs.len()]
+    }
+
+    fn time(&self, format: u32, ns: u64) -> Option<Vec<u8>> {
+        Some(format!("t{format}:{ns}").into_bytes())
+    }
+}
+
+/// `@t = strftime("%H", nsecs); @k[strftime("%M", nsecs)] = count();` and a printf of
+/// one: printed as their text (bpftrace 0.17 prints `@t: 23`); keys in time order; the
+/// JSON values are strings (0.17 printed them unquoted, which is not JSON).
+#[test]
+fn strftime_times_print_as_text() {
+    let time = Ty::Time { format: 1 };
+    let dumps = vec![
+        value_map("@t", None, time.clone(), vec![entry(scalar(), vec![i(5)])]),
+        (
+            agg("@k", MapKind::Count, Some(time.clone())),
+            vec![entry(i(300), vec![i(1)]), entry(i(20), vec![i(1)])],
+        ),
+    ];
+    let text = render(OutputFormat::Text, &dumps, &FakeClock);
+    assert_eq!(text, "\n\n@k[t1:20]: 1\n@k[t1:300]: 1\n@t: t1:5\n");
+    let json = render(OutputFormat::Json, &dumps, &FakeClock);
+    assert!(json.contains(r#"{"@t": "t1:5"}"#), "{json}");
+    let (fmt, record) = event("%s|\n", &[(time.clone(), i(7))]);
+    let line = render_printf(OutputFormat::Text, &fmt, &record, &FakeClock);
+    assert_eq!(line, "t1:7|\n");
+    let unknown = render_printf(OutputFormat::Text, &fmt, &record, &NoSymbols);
+    assert_eq!(unknown, "7|\n");
+}
