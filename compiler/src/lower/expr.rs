@@ -363,8 +363,17 @@ impl Lower<'_> {
             }
             _ => {
                 let span = lhs.span.to(rhs.span);
+                let pointer_and_string = matches!(
+                    (a.ty(), b.ty()),
+                    (Type::Ptr { .. }, Type::Str { .. }) | (Type::Str { .. }, Type::Ptr { .. })
+                );
+                let hint = if pointer_and_string {
+                    "; read the pointer's string with str() first"
+                } else {
+                    ""
+                };
                 let msg = format!(
-                    "cannot compare {} with {} using '{}'",
+                    "cannot compare {} with {} using '{}'{hint}",
                     a.ty(),
                     b.ty(),
                     op.symbol()
