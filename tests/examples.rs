@@ -1,10 +1,86 @@
-//! Every script in `examples/` runs on this kernel: it compiles, loads, attaches,
-//! exits by itself with status 0, and its first line says what it shows.
+//! Every script in `examples/` runs on this kernel: it compiles, loads, attaches, exits
+//! by itself with status 0, and its first line says what it shows. While they run, a
+//! workload thread named `ebpfcexample` opens, reads and writes files, executes
+//! `/bin/echo` and types a command into an interactive bash, so each example has
+//! something to trace; `EXPECTED` lists what each example must then print. With the
+//! `llvm` feature every example runs on both backends.
 
 mod common;
 
 use common::*;
+use std::io::Write;
 use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// The workload thread's name, so its `comm`.
+const WORKER: &str = "ebpfcexample";
+
+/// Every example with the parameters it runs with and the lines (or parts of lines) it
+/// must print. `{pid}` stands for this process's pid.
+const EXPECTED: &[(&str, &[&str], &[&str])] = &[
+    (
+        "aggregations.bt",
+        &[],
+        &["@c: 1\n", "@mx: 9\n", "@s: 12\n", "@a: 3\n"],
+    ),
+    ("bash_readline.bt", &[], &[": echo ebpfc-example\n"]),
+    ("context_switches.bt", &[], &["@switches["]),
+    ("exec_args.bt", &[], &[" /bin/echo ebpfc-example\n"]),
+    ("exec_names.bt", &[], &[" /bin/echo\n"]),
+    ("hello.bt", &[], &["hello from ebpfc\n"]),
+    ("if_else.bt", &[], &["@reads[small]: "]),
+    (
+        "loops.bt",
+        &[],
+        &["sum of odd numbers below 10: 25, 2^10 = 1024\n"],
+    ),
+    ("open_paths.bt", &[], &["ebpfcexample     /etc/hostname\n"]),
+    ("opensnoop_count.bt", &[], &["@[ebpfcexample]: "]),
+    ("parent_pid.bt", &[], &["echo (pid ", " (ebpfcexample)\n"]),
+    ("per_second.bt", &[], &["@writes[ebpfcexample]: "]),
+    (
+        "positional.bt",
+        &["{pid}", "500"],
+        &[
+            "tracing pid {pid} (2 parameters)\n",
+            "@syscalls[ebpfcexample]: ",
+        ],
+    ),
+    ("profile_comm.bt", &[], &["@samples["]),
+    (
+        "read_bytes_by_pid.bt",
+        &[],
+        &["@bytes[{pid}, ebpfcexample]: \n["],
+    ),
+    ("read_sizes.bt", &[], &["@bytes[ebpfcexample]: \n["]),
+    (
+        "read_stats.bt",
+        &[],
+        &["@stats: ", "@avg: ", "@min: ", "@max: ", "@sum: "],
+    ),
+    (
+        "string_predicate.bt",
+        &[],
+        &["ebpfcexample (pid {pid}) opened /etc/hostname\n"],
+    ),
+    (
+        "strings.bt",
+        &[],
+        &[
+            "equal\nstarts with ebpfc\ncontains trace\n",
+            "[ebpfc-tracer  ] [  ebpfc-tracer]\n",
+        ],
+    ),
+    ("switch_hist.bt", &[], &["@pids: \n[", "@prev["]),
+    ("syscall_latency.bt", &[], &["@usecs: \n["]),
+    ("syscall_latency_by_id.bt", &[], &["@usecs["]),
+    ("syscalls_by_process.bt", &[], &["@[ebpfcexample]: "]),
+    ("ternary.bt", &[], &["@result[ok]: ", "@result[error]: "]),
+    ("top_files.bt", &[], &["@opens[/etc/hostname]: "]),
+    ("write_sizes_lhist.bt", &[], &["@sizes: \n["]),
+];
 
 fn examples() -> Vec<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples");
@@ -15,6 +91,30 @@ fn examples() -> Vec<PathBuf> {
         .collect();
     files.sort();
     files
+}
+
+fn file_name(path: &std::path::Path) -> String {
+    path.file_name().unwrap().to_string_lossy().into_owned()
+}
+
+/// The backends every example runs on.
+fn backends() -> &'static [&'static str] {
+    if cfg!(feature = "llvm") {
+        &["bytecode", "llvm"]
+    } else {
+        &["bytecode"]
+    }
+}
+
+#[test]
+fn there_are_at_least_twenty_examples_and_each_has_expectations() {
+    let names: Vec<String> = examples().iter().map(|p| file_name(p)).collect();
+    assert!(names.len() >= 20, "{names:?}");
+    let expected: Vec<&str> = EXPECTED.iter().map(|(name, _, _)| *name).collect();
+    assert_eq!(
+        names, expected,
+        "EXPECTED must list every example, in order"
+    );
 }
 
 #[test]
@@ -37,25 +137,83 @@ fn every_example_compiles() {
     }
 }
 
+/// Until `stop` is set: opens, reads and writes files, fails to open one, executes
+/// `/bin/echo` and, every half second, types a command into an interactive bash.
+fn workload(stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+    std::thread::Builder::new()
+        .name(WORKER.to_string())
+        .spawn(move || {
+            let mut round = 0u32;
+            while !stop.load(Ordering::Relaxed) {
+                drop(std::fs::read("/etc/hostname"));
+                drop(std::fs::File::open("/nonexistent/ebpfc-example"));
+                drop(std::fs::write("/dev/null", b"ebpfc"));
+                if round % 20 == 0 {
+                    drop(
+                        Command::new("/bin/echo")
+                            .arg("ebpfc-example")
+                            .stdout(Stdio::null())
+                            .status(),
+                    );
+                }
+                if round % 100 == 0 {
+                    type_into_bash("echo ebpfc-example\n");
+                }
+                round += 1;
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        })
+        .expect("workload thread starts")
+}
+
+fn type_into_bash(line: &str) {
+    let Ok(mut bash) = Command::new("/bin/bash")
+        .args(["--norc", "--noprofile", "-i"])
+        .env("HISTFILE", "/dev/null")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+    else {
+        return;
+    };
+    if let Some(mut input) = bash.stdin.take() {
+        let _ = input.write_all(line.as_bytes());
+    }
+    let _ = bash.wait();
+}
+
 #[test]
-fn every_example_runs() {
-    if !kernel_available("every_example_runs") {
+fn every_example_runs_and_prints_what_it_shows() {
+    if !kernel_available("every_example_runs_and_prints_what_it_shows") {
         return;
     }
-    // Keep the workloads some examples trace busy while they run.
-    let _noise = std::thread::spawn(|| {
-        for _ in 0..300 {
-            drop(std::fs::read("/etc/hostname"));
-            std::thread::sleep(std::time::Duration::from_millis(10));
+    let stop = Arc::new(AtomicBool::new(false));
+    let worker = workload(stop.clone());
+    let pid = std::process::id().to_string();
+    let mut failures = Vec::new();
+    for backend in backends() {
+        for (name, params, wanted) in EXPECTED {
+            let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("examples")
+                .join(name);
+            let mut args = vec!["--backend", backend, path.to_str().unwrap()];
+            let params: Vec<String> = params.iter().map(|p| p.replace("{pid}", &pid)).collect();
+            args.extend(params.iter().map(String::as_str));
+            let out = ebpfc(&args);
+            let text = stdout(&out);
+            if !out.status.success() {
+                failures.push(format!("{name} ({backend}) failed: {}", stderr(&out)));
+                continue;
+            }
+            for want in wanted.iter().map(|w| w.replace("{pid}", &pid)) {
+                if !text.contains(&want) {
+                    failures.push(format!("{name} ({backend}) lacks {want:?}:\n{text}"));
+                }
+            }
         }
-    });
-    for file in examples() {
-        let out = ebpfc(&[file.to_str().unwrap()]);
-        assert!(out.status.success(), "{}: {}", file.display(), stderr(&out));
-        assert!(
-            !stdout(&out).is_empty(),
-            "{} printed nothing",
-            file.display()
-        );
     }
+    stop.store(true, Ordering::Relaxed);
+    worker.join().unwrap();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
