@@ -12,7 +12,8 @@
 //! Names follow upstream bpftrace: `tracepoint:syscalls:sys_enter_openat`,
 //! `kprobe:vfs_read` (`kprobe:MODULE:fn` for module functions),
 //! `fentry:vmlinux:vfs_read`, `rawtracepoint:vmlinux:sched_switch`,
-//! `software:cpu-clock:`, `interval:s:`, `uprobe:/bin/bash:readline`. With `verbose`,
+//! `software:cpu-clock:`, `interval:s:`, `uprobe:/bin/bash:readline`,
+//! `usdt:/usr/bin/python3:python:function__entry`, `iter:task`. With `verbose`,
 //! tracepoints list their fields as the tracefs `format` file declares them, and
 //! fentry/fexit and raw tracepoints their BTF parameters (`struct file * file`, then
 //! `ssize_t retval` when the function returns a value).
@@ -212,6 +213,12 @@ fn list_kind(
             named_events(kind, rest, units)
         }
         "uprobe" | "uretprobe" => uprobes(kind, rest)?,
+        "usdt" => usdt(rest)?,
+        "iter" => crate::probes::special::ITER_TARGETS
+            .iter()
+            .filter(|t| rest.matches(t, t, false))
+            .map(|t| listed(format!("iter:{t}")))
+            .collect(),
         _ => Vec::new(),
     };
     found.sort_by(|a, b| a.name.cmp(&b.name));
@@ -392,6 +399,29 @@ fn uprobes(kind: &str, rest: Rest) -> Result<Vec<Listed>, String> {
         .matching(pattern)
         .into_iter()
         .map(|(shown, _)| listed(format!("{kind}:{}:{shown}", binary.path)));
+    Ok(found.collect())
+}
+
+/// `usdt:/path[:pattern]`: the binary's USDT sites as `usdt:/path:provider:name`; the
+/// pattern globs `name` or `provider:name`.
+fn usdt(rest: Rest) -> Result<Vec<Listed>, String> {
+    let (target, pattern) = match rest {
+        Rest::Glob(r) => r.split_once(':').unwrap_or((r, "*")),
+        Rest::All | Rest::Last(_) => {
+            return Err("usdt listings need a binary, e.g. 'usdt:/usr/bin/python3:*'".into())
+        }
+    };
+    if target.contains('*') {
+        return Err(format!(
+            "'{target}': wildcards in a usdt binary are not supported"
+        ));
+    }
+    let binary = libs::resolve_binary(target)?;
+    let sites = crate::probes::usdt::sites_of_file(&binary.path)?;
+    let found = sites
+        .iter()
+        .filter(|s| crate::probes::special::site_matches(s, pattern))
+        .map(|s| listed(format!("usdt:{}:{}:{}", binary.path, s.provider, s.name)));
     Ok(found.collect())
 }
 

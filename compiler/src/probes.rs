@@ -3,7 +3,8 @@
 //! [`Attach`] description. Wildcards expand against the tracefs event list
 //! (tracepoints), the kernel's function list (kprobes, module [`ksyms`]) and a binary's
 //! ELF symbols (uprobes, module [`elfsyms`]); uprobe targets may name a shared library
-//! (module [`libs`]).
+//! (module [`libs`]). USDT sites (their notes: module [`usdt`]), watchpoints, iterators
+//! and `self:signal` probes are in module [`special`].
 //!
 //! A wildcard that matches nothing, or a kprobe/uprobe function that does not exist, is
 //! skipped in a probe with several attach points as long as another one attaches
@@ -15,6 +16,8 @@
 pub mod elfsyms;
 pub mod ksyms;
 pub mod libs;
+pub mod special;
+pub mod usdt;
 
 use crate::error::{error, warning, Diagnostics};
 use crate::suggest::did_you_mean;
@@ -35,6 +38,8 @@ pub struct Target {
     pub ctx: CtxKind,
     /// The probed function's name (`func`), where there is one.
     pub func: Option<String>,
+    /// A USDT site's arguments (`arg0`...), when its note's specs are understood.
+    pub usdt_args: Option<Vec<usdt::UsdtArg>>,
 }
 
 /// The layout behind a program's context pointer, which decides how `argN` and
@@ -47,6 +52,12 @@ pub enum CtxKind {
     PtRegs { ret: bool },
     /// An array of u64 arguments (raw tracepoints, fentry/fexit).
     Args,
+    /// `struct pt_regs` at a USDT site: argument `N` is where [`Target::usdt_args`]
+    /// says (a register, user memory at a register plus a displacement, or a constant).
+    Usdt,
+    /// A `struct bpf_iter__<target>` (iterators): `ctx->meta`, then the target's
+    /// object (`ctx->task`, `ctx->file`...), NULL on the last call.
+    Iter,
     /// Nothing readable (BEGIN/END, perf events).
     None,
 }
@@ -140,6 +151,10 @@ fn expand_one(ap: &AttachPoint, tracefs: &TraceFs) -> Result<Vec<Target>, ProbeE
         "kprobe" | "kretprobe" => crate::probes_perf::kprobe(ap, provider == "kretprobe"),
         "uprobe" | "uretprobe" => crate::probes_perf::uprobe(ap, provider == "uretprobe"),
         "fentry" | "fexit" => one(crate::probes_perf::fentry(ap, provider == "fexit")),
+        "usdt" => special::usdt(ap),
+        "watchpoint" => one(special::watchpoint(ap)),
+        "iter" => one(special::iter(ap)),
+        "self" => one(special::self_signal(ap)),
         _ => Err(format!("probe type '{}' is not supported yet", ap.provider).into()),
     }
 }
@@ -237,6 +252,7 @@ fn tracepoint(category: &str, event: &str, tracefs: &TraceFs) -> Result<Target, 
         fields: Some(fields),
         ctx: CtxKind::Tracepoint,
         func: None,
+        usdt_args: None,
     })
 }
 
@@ -308,6 +324,7 @@ impl Target {
             fields: None,
             ctx,
             func: None,
+            usdt_args: None,
         }
     }
 }

@@ -1,10 +1,15 @@
-//! Attaching every probe except BEGIN and END, and detaching them again.
+//! Attaching every probe except BEGIN, END, iterators and signal probes, and
+//! detaching them again.
 //!
 //! Invariants: every successful attachment is held as an owned [`AttachedLink`], so
 //! dropping the list (or [`detach_all`]) detaches everything, including the links made
-//! before a later probe failed; errors name the probe and say why in words.
+//! before a later probe failed; errors name the probe and say why in words. Programs
+//! attached through ebpfc's own perf events (tracepoints, USDT, watchpoints) leave
+//! their events behind when detached, for the session to release after its output
+//! (`crate::perf_attach`).
 
 use std::num::NonZeroU32;
+use std::os::fd::{AsFd, OwnedFd};
 
 use aya::programs::fentry::FEntryLink;
 use aya::programs::fexit::FExitLink;
@@ -13,7 +18,6 @@ use aya::programs::perf_event::{
     PerfEventConfig, PerfEventLink, PerfEventScope, SamplePolicy, SoftwareEvent,
 };
 use aya::programs::raw_trace_point::RawTracePointLink;
-use aya::programs::trace_point::TracePointLink;
 use aya::programs::uprobe::{UProbeAttachLocation, UProbeError, UProbeLink, UProbeScope};
 use aya::programs::{
     FEntry, FExit, KProbe, Link, PerfEvent, ProbeKind, Program, ProgramError, RawTracePoint,
@@ -22,8 +26,12 @@ use aya::programs::{
 use aya::Ebpf;
 use ebpfc_stdlib::meta::{Attach, Metadata, Probe};
 
-use crate::error::{describe, errno_of, io_words, RuntimeError, ENOTSUPP};
+use crate::error::{describe, errno_of, errno_words, io_words, RuntimeError, ENOTSUPP};
+use crate::perf_attach::{self, PerfAttachment, PerfError};
 use crate::programs::{program_mut, typed};
+
+/// Threads that detach perf attachments at once (see [`detach_in_parallel`]).
+const DETACH_THREADS: usize = 64;
 
 /// `perf_event_attr.type` of hardware events.
 const PERF_TYPE_HARDWARE: u32 = 0;
@@ -32,7 +40,8 @@ const PERF_TYPE_SOFTWARE: u32 = 1;
 
 /// One attachment; detached when dropped.
 pub(crate) enum AttachedLink {
-    Tracepoint(TracePointLink),
+    /// A program on one of ebpfc's own perf events.
+    Perf(PerfAttachment),
     RawTracepoint(RawTracePointLink),
     PerfEvent(PerfEventLink),
     Kprobe(KProbeLink),
@@ -42,10 +51,11 @@ pub(crate) enum AttachedLink {
 }
 
 impl AttachedLink {
-    /// Detaches now; errors are ignored because the link is gone either way.
-    fn detach(self) {
+    /// Detaches now; errors are ignored because the link is gone either way. Returns
+    /// the perf event left to release, if the attachment had its own.
+    fn detach(self) -> Option<OwnedFd> {
         let _ = match self {
-            Self::Tracepoint(l) => l.detach(),
+            Self::Perf(p) => return Some(p.detach()),
             Self::RawTracepoint(l) => l.detach(),
             Self::PerfEvent(l) => l.detach(),
             Self::Kprobe(l) => l.detach(),
@@ -53,17 +63,56 @@ impl AttachedLink {
             Self::Fentry(l) => l.detach(),
             Self::Fexit(l) => l.detach(),
         };
+        None
     }
 }
 
-/// Detaches every link, in reverse order of attachment.
-pub(crate) fn detach_all(links: Vec<AttachedLink>) {
-    links.into_iter().rev().for_each(AttachedLink::detach);
+/// Detaches every program, in reverse order of attachment; returns the perf events
+/// left behind, which carry no program any more.
+pub(crate) fn detach_all(links: Vec<AttachedLink>) -> Vec<OwnedFd> {
+    let (perf, other): (Vec<_>, Vec<_>) = links
+        .into_iter()
+        .rev()
+        .partition(|l| matches!(l, AttachedLink::Perf(_)));
+    let mut events: Vec<OwnedFd> = other.into_iter().filter_map(AttachedLink::detach).collect();
+    events.extend(detach_in_parallel(perf));
+    events
 }
 
-/// Whether a probe is attached (as opposed to BEGIN/END, which are run once).
+/// Detaches perf attachments from up to [`DETACH_THREADS`] threads at once. Each
+/// detachment waits for an RCU grace period in the kernel (`perf_event_detach_bpf_prog`
+/// → `synchronize_rcu_tasks_trace`, tens of milliseconds); waits that overlap share
+/// their grace periods, so hundreds of probes detach in a fraction of a second instead
+/// of one after the other.
+fn detach_in_parallel(links: Vec<AttachedLink>) -> Vec<OwnedFd> {
+    let threads = links.len().clamp(1, DETACH_THREADS);
+    let mut chunks: Vec<Vec<AttachedLink>> = (0..threads).map(|_| Vec::new()).collect();
+    for (i, link) in links.into_iter().enumerate() {
+        chunks[i % threads].push(link);
+    }
+    let detach = |chunk: Vec<AttachedLink>| -> Vec<OwnedFd> {
+        chunk.into_iter().filter_map(AttachedLink::detach).collect()
+    };
+    let mut chunks = chunks.into_iter();
+    let first = chunks.next().unwrap_or_default();
+    std::thread::scope(|scope| {
+        let others: Vec<_> = chunks.map(|c| scope.spawn(move || detach(c))).collect();
+        let mut events = detach(first);
+        for handle in others {
+            // A thread that cannot be joined has dropped (so closed) its events.
+            events.extend(handle.join().unwrap_or_default());
+        }
+        events
+    })
+}
+
+/// Whether a probe is attached (as opposed to BEGIN/END and signal probes, which are
+/// run, and iterators, which are read).
 pub(crate) fn is_attachable(probe: &Probe) -> bool {
-    !matches!(probe.attach, Attach::Begin | Attach::End)
+    !matches!(
+        probe.attach,
+        Attach::Begin | Attach::End | Attach::Iter { .. } | Attach::Signal { .. }
+    )
 }
 
 /// Attaches every attachable probe of `meta`, in metadata order; with `pid`, uprobes
@@ -74,12 +123,22 @@ pub(crate) fn attach_all(
     pid: Option<u32>,
 ) -> Result<Vec<AttachedLink>, RuntimeError> {
     let mut links = Vec::new();
-    let scope = uprobe_scope(pid);
+    let target = Target {
+        scope: uprobe_scope(pid),
+        pid: pid.and_then(|p| i32::try_from(p).ok()).unwrap_or(-1),
+    };
     for probe in meta.probes.iter().filter(|p| is_attachable(p)) {
         let program = program_mut(ebpf, probe)?;
-        attach_one(program, probe, scope, &mut links).map_err(|e| attach_error(probe, e))?;
+        attach_one(program, probe, &target, &mut links).map_err(|e| attach_error(probe, e))?;
     }
     Ok(links)
+}
+
+/// The processes probes fire in: aya's uprobe scope, and the pid for ebpfc's own
+/// perf events (-1: all).
+struct Target {
+    scope: UProbeScope,
+    pid: i32,
 }
 
 /// The processes uprobes fire for: one with `-p` (pid 0 meaning all), else all.
@@ -90,10 +149,18 @@ fn uprobe_scope(pid: Option<u32>) -> UProbeScope {
     }
 }
 
-/// Why attaching one probe failed: a wrong program type, or aya's error.
+/// Why attaching one probe failed: a wrong program type, aya's error, or that of one
+/// of ebpfc's own perf events.
 enum Failure {
     Runtime(RuntimeError),
     Aya(ProgramError),
+    Perf(PerfError),
+}
+
+impl From<PerfError> for Failure {
+    fn from(err: PerfError) -> Self {
+        Self::Perf(err)
+    }
 }
 
 impl From<ProgramError> for Failure {
@@ -111,11 +178,12 @@ impl From<RuntimeError> for Failure {
 fn attach_one(
     program: &mut Program,
     probe: &Probe,
-    scope: UProbeScope,
+    target: &Target,
     links: &mut Vec<AttachedLink>,
 ) -> Result<(), Failure> {
+    let scope = target.scope;
     let link = match &probe.attach {
-        Attach::Begin | Attach::End => return Ok(()),
+        Attach::Begin | Attach::End | Attach::Iter { .. } | Attach::Signal { .. } => return Ok(()),
         Attach::Interval { .. }
         | Attach::Profile { .. }
         | Attach::Software { .. }
@@ -126,8 +194,33 @@ fn attach_one(
         }
         Attach::Tracepoint { category, name } => {
             let p = typed::<TracePoint>(program, probe, "tracepoint")?;
-            let id = p.attach(category, name)?;
-            AttachedLink::Tracepoint(p.take_link(id)?)
+            AttachedLink::Perf(perf_attach::tracepoint(p.fd()?.as_fd(), category, name)?)
+        }
+        Attach::Usdt {
+            path,
+            offset,
+            semaphore,
+            ..
+        } => {
+            check_uprobe_target(probe, path)?;
+            let p = typed::<UProbe>(program, probe, "uprobe")?;
+            let prog = p.fd()?.as_fd();
+            AttachedLink::Perf(perf_attach::usdt(
+                prog, path, *offset, *semaphore, target.pid,
+            )?)
+        }
+        Attach::Watchpoint {
+            address,
+            length,
+            mode,
+        } => {
+            let cpus = online_cpus(probe)?;
+            let p = typed::<PerfEvent>(program, probe, "perf_event")?;
+            let prog = p.fd()?.as_fd();
+            let attached =
+                perf_attach::watchpoint(prog, *address, *length, mode, target.pid, &cpus)?;
+            links.extend(attached.into_iter().map(AttachedLink::Perf));
+            return Ok(());
         }
         Attach::RawTracepoint { name } => {
             let p = typed::<RawTracePoint>(program, probe, "raw_tp")?;
@@ -269,10 +362,51 @@ fn uprobe_location(symbol: Option<&str>, offset: u64) -> UProbeAttachLocation<'_
 fn attach_error(probe: &Probe, failure: Failure) -> RuntimeError {
     match failure {
         Failure::Runtime(err) => err,
+        Failure::Perf(err) => RuntimeError::Attach {
+            probe: probe.name.clone(),
+            reason: perf_reason(&probe.attach, &err),
+        },
         Failure::Aya(err) => RuntimeError::Attach {
             probe: probe.name.clone(),
             reason: attach_reason(&probe.attach, &err),
         },
+    }
+}
+
+/// Words for why one of ebpfc's own perf events could not be opened or linked.
+fn perf_reason(attach: &Attach, err: &PerfError) -> String {
+    let errno = err.error.raw_os_error();
+    let detail = match errno {
+        Some(errno) => format!("{}: {}", err.step, errno_words(errno)),
+        None => format!("{}: {}", err.step, err.error),
+    };
+    let missing = errno == Some(libc::ENOENT) || err.error.kind() == std::io::ErrorKind::NotFound;
+    match attach {
+        Attach::Tracepoint { category, name } if missing => {
+            format!("tracepoint {category}:{name} does not exist ({detail})")
+        }
+        Attach::Usdt { path, .. } if missing => {
+            format!("{path} or its probe site does not exist ({detail})")
+        }
+        Attach::Usdt { .. } if errno == Some(libc::EOPNOTSUPP) => format!(
+            "this kernel cannot count USDT semaphores (its uprobe PMU has no \
+             ref_ctr_offset) ({detail})"
+        ),
+        Attach::Watchpoint { .. } => match errno {
+            Some(libc::ENOENT | libc::ENODEV | libc::EOPNOTSUPP | ENOTSUPP) => {
+                format!("hardware breakpoints are not available on this machine ({detail})")
+            }
+            Some(libc::ENOSPC) => format!(
+                "no free hardware breakpoint (debug register) is left on this CPU ({detail})"
+            ),
+            Some(libc::EINVAL) => format!(
+                "the kernel refused the breakpoint: the address must be aligned to the \
+                 length (1, 2, 4 or 8), `x` needs length 8 and cannot watch kernel code \
+                 here ({detail})"
+            ),
+            _ => detail,
+        },
+        _ => detail,
     }
 }
 

@@ -14,6 +14,7 @@ mod events;
 mod maps;
 mod metadata;
 pub mod output;
+mod perf_attach;
 mod programs;
 mod session;
 mod setup;

@@ -6,7 +6,8 @@
 //! names the probe and program, and carries the verifier log's last lines.
 
 use aya::programs::{
-    FEntry, FExit, KProbe, PerfEvent, Program, ProgramError, RawTracePoint, TracePoint, UProbe,
+    FEntry, FExit, Iter, KProbe, PerfEvent, Program, ProgramError, RawTracePoint, TracePoint,
+    UProbe,
 };
 use aya::{Btf, Ebpf, EbpfLoader, RawTracePointRunOptions, TestRun};
 use ebpfc_stdlib::meta::{Attach, Metadata, Probe};
@@ -35,16 +36,23 @@ pub(crate) fn load_all(ebpf: &mut Ebpf, meta: &Metadata) -> Result<(), RuntimeEr
 fn load_one(ebpf: &mut Ebpf, probe: &Probe, btf: &mut Option<Btf>) -> Result<(), RuntimeError> {
     let program = program_mut(ebpf, probe)?;
     let loaded = match &probe.attach {
-        Attach::Begin | Attach::End | Attach::RawTracepoint { .. } => {
+        Attach::Begin | Attach::End | Attach::RawTracepoint { .. } | Attach::Signal { .. } => {
             typed::<RawTracePoint>(program, probe, "raw_tp")?.load()
         }
         Attach::Tracepoint { .. } => typed::<TracePoint>(program, probe, "tracepoint")?.load(),
         Attach::Interval { .. }
         | Attach::Profile { .. }
         | Attach::Software { .. }
-        | Attach::Hardware { .. } => typed::<PerfEvent>(program, probe, "perf_event")?.load(),
+        | Attach::Hardware { .. }
+        | Attach::Watchpoint { .. } => typed::<PerfEvent>(program, probe, "perf_event")?.load(),
         Attach::Kprobe { .. } => typed::<KProbe>(program, probe, "kprobe")?.load(),
-        Attach::Uprobe { .. } => typed::<UProbe>(program, probe, "uprobe")?.load(),
+        Attach::Uprobe { .. } | Attach::Usdt { .. } => {
+            typed::<UProbe>(program, probe, "uprobe")?.load()
+        }
+        Attach::Iter { target } => {
+            let btf = kernel_btf(btf, probe)?;
+            typed::<Iter>(program, probe, "iter")?.load(target, btf)
+        }
         Attach::Fentry {
             function,
             ret: false,
@@ -172,6 +180,28 @@ pub(crate) fn run_special(
             })?;
     }
     Ok(())
+}
+
+/// Runs every iterator probe once, in metadata order, reading each iterator to its end;
+/// returns what the programs wrote to their iterators.
+pub(crate) fn run_iterators(ebpf: &mut Ebpf, meta: &Metadata) -> Result<Vec<u8>, RuntimeError> {
+    let mut out = Vec::new();
+    let iterators = meta
+        .probes
+        .iter()
+        .filter(|p| matches!(p.attach, Attach::Iter { .. }));
+    for probe in iterators {
+        let fail = |reason: String| RuntimeError::Attach {
+            probe: probe.name.clone(),
+            reason,
+        };
+        let program = typed::<Iter>(program_mut(ebpf, probe)?, probe, "iter")?;
+        let id = program.attach().map_err(|e| fail(describe(&e)))?;
+        let link = program.take_link(id).map_err(|e| fail(describe(&e)))?;
+        let mut file = link.into_file().map_err(|e| fail(describe(&e)))?;
+        std::io::Read::read_to_end(&mut file, &mut out).map_err(|e| fail(io_words(&e)))?;
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -8,18 +8,21 @@
 //!    `Attaching N probes...` (text: on stderr; JSON: an `attached_probes` line on
 //!    `out`);
 //! 3. run BEGIN and handle its events; unless it called `exit()`, attach the other
-//!    probes and stream events until `exit()`, SIGINT, SIGTERM, or the exit of the `-c`
-//!    command or the `-p` process;
+//!    probes and stream events (running `self:signal` probes as their signals arrive)
+//!    until `exit()`, SIGINT, SIGTERM, or the exit of the `-c` command or the `-p`
+//!    process; with iterators, run them once instead, and the run ends after them;
 //! 4. detach, handle what is still pending, run END, handle its events, report lost
-//!    events, print the maps.
+//!    events, print the maps; then release the perf events the detached programs
+//!    leave behind (in the background when there are many: the kernel is slow at it).
 //!
 //! Invariant: probes are always detached before END runs and before maps are read, so
 //! the maps printed are final.
 
 use std::io::Write;
+use std::os::fd::OwnedFd;
 
 use aya::Ebpf;
-use ebpfc_stdlib::meta::{Attach, Metadata};
+use ebpfc_stdlib::meta::{Attach, Metadata, Probe};
 
 use crate::child::PausedChild;
 use crate::error::{io_words, RuntimeError};
@@ -28,7 +31,7 @@ use crate::output::{render_lost_events, render_maps, OutputFormat};
 use crate::sink::Sink;
 use crate::symbols::SessionSymbols;
 use crate::sys::ProcessWatch;
-use crate::{attach, maps, metadata, programs, setup, sys, RunOptions};
+use crate::{attach, maps, metadata, perf_attach, programs, setup, sys, RunOptions};
 
 /// How long one wait for events lasts before the stop conditions are checked again.
 const POLL_TIMEOUT_MS: i32 = 100;
@@ -41,6 +44,8 @@ struct Session<'w> {
     /// Resolves the stacks and symbols events and maps print.
     syms: SessionSymbols,
     sink: Sink<'w>,
+    /// Perf events whose programs are detached, released once the output is written.
+    leftovers: Vec<OwnedFd>,
 }
 
 /// What else ends the event stream: the `-c` command and the `-p` process exiting.
@@ -73,19 +78,19 @@ pub(crate) fn run(
         events,
         syms,
         sink: Sink::new(out, opts.format),
+        leftovers: Vec::new(),
     };
     if !opts.quiet {
         session.announce()?;
     }
     if opts.dry_run {
-        attach::detach_all(attach::attach_all(
-            &mut session.ebpf,
-            &session.meta,
-            opts.pid,
-        )?);
+        let links = attach::attach_all(&mut session.ebpf, &session.meta, opts.pid)?;
+        perf_attach::release(attach::detach_all(links));
         return Ok(0);
     }
-    let _signals = sys::SignalGuard::install().map_err(|e| RuntimeError::Signals(io_words(&e)))?;
+    let probe_signals = signal_probes(&session.meta);
+    let _signals = sys::SignalGuard::install(&probe_signals)
+        .map_err(|e| RuntimeError::Signals(io_words(&e)))?;
     session.run_probes(opts.pid, Watched { child, process })?;
     session.finish()
 }
@@ -137,15 +142,42 @@ impl Session<'_> {
         if let Some(c) = watched.child.as_deref_mut() {
             c.release();
         }
-        let streamed = self.stream(&mut watched);
-        attach::detach_all(links);
+        let streamed = match self.has_iterators() {
+            true => self.iterate(),
+            false => self.stream(&mut watched),
+        };
+        self.leftovers = attach::detach_all(links);
         streamed
+    }
+
+    fn has_iterators(&self) -> bool {
+        let iter = |p: &Probe| matches!(p.attach, Attach::Iter { .. });
+        self.meta.probes.iter().any(iter)
+    }
+
+    /// Runs the iterators once, prints what they wrote and handles their events; the
+    /// run ends after them, as bpftrace's does.
+    fn iterate(&mut self) -> Result<(), RuntimeError> {
+        let written = programs::run_iterators(&mut self.ebpf, &self.meta)?;
+        if !written.is_empty() {
+            self.sink.write(&String::from_utf8_lossy(&written))?;
+        }
+        self.drain()
+    }
+
+    /// Runs the `self:signal` probes of every signal received since the last call.
+    fn run_signal_probes(&mut self) -> Result<(), RuntimeError> {
+        for signal in sys::take_pending_signals() {
+            programs::run_special(&mut self.ebpf, &self.meta, &Attach::Signal { signal })?;
+        }
+        Ok(())
     }
 
     /// Handles events until the stream stops, a stop signal arrives or a watched process
     /// exits; output is flushed before every wait.
     fn stream(&mut self, watched: &mut Watched<'_>) -> Result<(), RuntimeError> {
         loop {
+            self.run_signal_probes()?;
             self.drain()?;
             if self.events.stopped() || sys::stop_requested() || watched.exited() {
                 return Ok(());
@@ -169,6 +201,7 @@ impl Session<'_> {
         let format = self.sink.format();
         self.sink.write(&render_maps(format, &dumps, &self.syms))?;
         self.sink.flush()?;
+        perf_attach::release(std::mem::take(&mut self.leftovers));
         match exit_code(self.events.exit_code()) {
             0 if full => Ok(1),
             code => Ok(code),
@@ -227,6 +260,15 @@ impl Watched<'_> {
         let child_done = self.child.as_deref_mut().is_some_and(PausedChild::exited);
         child_done || self.process.as_ref().is_some_and(ProcessWatch::exited)
     }
+}
+
+/// The signal numbers `self:signal` probes wait for.
+fn signal_probes(meta: &Metadata) -> Vec<i32> {
+    let signal = |p: &Probe| match p.attach {
+        Attach::Signal { signal } => Some(signal),
+        _ => None,
+    };
+    meta.probes.iter().filter_map(signal).collect()
 }
 
 /// The line announcing the probes, counted as bpftrace counts them (BEGIN and END

@@ -138,6 +138,36 @@ pub enum Attach {
         function: String,
         ret: bool,
     },
+    /// A USDT probe site of `path` (`provider:name`), attached as a uprobe at the file
+    /// offset `offset`. `semaphore` is the file offset of the probe's semaphore, which
+    /// the kernel counts up while the probe is attached (uprobe `ref_ctr_offset`), in
+    /// every process that maps the file. Offsets come from the `.note.stapsdt` notes of
+    /// the file the program was compiled against.
+    Usdt {
+        path: String,
+        provider: String,
+        name: String,
+        offset: u64,
+        semaphore: Option<u64>,
+    },
+    /// A hardware breakpoint (`PERF_TYPE_BREAKPOINT`) on `length` bytes at `address`
+    /// (1, 2, 4 or 8), for `mode` accesses: a combination of `r`, `w` and `x` (`x`
+    /// alone). In the `-p` process, else in every process and the kernel, on every CPU.
+    Watchpoint {
+        address: u64,
+        length: u8,
+        mode: String,
+    },
+    /// A BPF iterator (`iter/<target>` program, e.g. `task`, `task_file`): run once
+    /// after BEGIN by reading the iterator to its end; then the run ends.
+    Iter {
+        target: String,
+    },
+    /// A program (a `raw_tp` section, run with BPF_PROG_TEST_RUN like BEGIN) run each
+    /// time ebpfc itself receives `signal` (its number, e.g. 10 for SIGUSR1).
+    Signal {
+        signal: i32,
+    },
 }
 
 /// A value type as stored in a key, a map value or an event record.

@@ -1,11 +1,13 @@
 //! The one seam for raw system calls and `unsafe` code: the bpf(2) map commands
 //! ([`bpf`]), strftime(3) and clock_gettime(2) ([`time`]), poll(2), pidfd_open(2),
-//! mount(2), setrlimit(2), geteuid(2), the SIGINT/SIGTERM handlers and the paused `-c`
-//! child.
+//! mount(2), setrlimit(2), geteuid(2), the SIGINT/SIGTERM handlers and those of
+//! `self:signal` probes, the paused `-c` child, and perf_event_open(2) with the BPF
+//! links on perf events ([`perf`]).
 //!
 //! Invariant: every other module of the crate is free of `unsafe`.
 
 mod bpf;
+pub(crate) mod perf;
 mod time;
 
 #[cfg(test)]
@@ -16,7 +18,7 @@ pub(crate) use time::{monotonic_ns, Calendar};
 use std::ffi::CStr;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Blocks until one of `fds` is readable, a signal arrives or `timeout_ms` passes; with
 /// no fd it only sleeps (interruptibly).
@@ -148,8 +150,11 @@ pub(crate) struct SignalGuard {
 }
 
 impl SignalGuard {
-    pub fn install() -> io::Result<Self> {
+    /// Installs the SIGINT/SIGTERM handlers, and handlers that mark `probes` (signal
+    /// numbers of `self:signal` probes, 1 to 63) pending for [`take_pending_signals`].
+    pub fn install(probes: &[i32]) -> io::Result<Self> {
         STOP_REQUESTED.store(false, Ordering::SeqCst);
+        PENDING_SIGNALS.store(0, Ordering::SeqCst);
         let mut guard = Self {
             previous: Vec::new(),
         };
@@ -157,8 +162,30 @@ impl SignalGuard {
             let old = set_handler(signal, on_stop_signal as *const () as libc::sighandler_t)?;
             guard.previous.push((signal, old));
         }
+        for &signal in probes {
+            if !(1..64).contains(&signal) || guard.previous.iter().any(|(s, _)| *s == signal) {
+                continue;
+            }
+            let old = set_handler(signal, on_probe_signal as *const () as libc::sighandler_t)?;
+            guard.previous.push((signal, old));
+        }
         Ok(guard)
     }
+}
+
+/// Signals of `self:signal` probes received and not yet taken, one bit per number.
+static PENDING_SIGNALS: AtomicU64 = AtomicU64::new(0);
+
+extern "C" fn on_probe_signal(signal: libc::c_int) {
+    if (1..64).contains(&signal) {
+        PENDING_SIGNALS.fetch_or(1 << signal, Ordering::SeqCst);
+    }
+}
+
+/// The signal numbers received for `self:signal` probes since the last call, ascending.
+pub(crate) fn take_pending_signals() -> Vec<i32> {
+    let bits = PENDING_SIGNALS.swap(0, Ordering::SeqCst);
+    (1..64).filter(|s| bits & (1 << s) != 0).collect()
 }
 
 impl Drop for SignalGuard {
@@ -171,7 +198,7 @@ impl Drop for SignalGuard {
 }
 
 /// Installs `handler` for `signal` without SA_RESTART (so poll(2) is interrupted) and
-/// returns the previous action.
+/// returns the previous action. Handlers only store to atomics.
 fn set_handler(signal: libc::c_int, handler: libc::sighandler_t) -> io::Result<libc::sigaction> {
     // SAFETY: sigaction structs are plain data for which all-zero is valid; the handler
     // only stores to an atomic, which is async-signal-safe.
