@@ -48,3 +48,37 @@ fn patterns_matching_nothing_print_nothing_and_unknown_kinds_fail() {
         stderr(&out)
     );
 }
+
+#[test]
+fn usdt_listings_name_provider_and_probe() {
+    let Some(python) = ["/usr/bin/python3", "/usr/local/bin/python3"]
+        .iter()
+        .find_map(|p| std::fs::canonicalize(p).ok())
+    else {
+        eprintln!("!!! SKIPPED usdt_listings_name_provider_and_probe: no python3");
+        return;
+    };
+    let python = python.display().to_string();
+    let out = ebpfc(&["-l", &format!("usdt:{python}:*")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    if text.is_empty() {
+        eprintln!("!!! SKIPPED usdt_listings_name_provider_and_probe: {python} has no notes");
+        return;
+    }
+    let prefix = format!("usdt:{python}:");
+    assert!(text.lines().all(|l| l.starts_with(&prefix)), "{text}");
+    let entry = format!("usdt:{python}:python:function__entry");
+    let filtered = ebpfc(&["-l", &format!("usdt:{python}:python:function__e*")]);
+    assert_eq!(stdout(&filtered), format!("{entry}\n"));
+    let out = ebpfc(&["-l", "usdt"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("need a binary"), "{}", stderr(&out));
+}
+
+#[test]
+fn iterators_are_listed() {
+    let out = ebpfc(&["-l", "iter:task*"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "iter:task\niter:task_file\niter:task_vma\n");
+}

@@ -70,20 +70,15 @@ impl AttachedLink {
 /// Detaches every program, in reverse order of attachment; returns the perf events
 /// left behind, which carry no program any more.
 pub(crate) fn detach_all(links: Vec<AttachedLink>) -> Vec<OwnedFd> {
-    let (perf, other): (Vec<_>, Vec<_>) = links
-        .into_iter()
-        .rev()
-        .partition(|l| matches!(l, AttachedLink::Perf(_)));
-    let mut events: Vec<OwnedFd> = other.into_iter().filter_map(AttachedLink::detach).collect();
-    events.extend(detach_in_parallel(perf));
-    events
+    detach_in_parallel(links.into_iter().rev().collect())
 }
 
-/// Detaches perf attachments from up to [`DETACH_THREADS`] threads at once. Each
-/// detachment waits for an RCU grace period in the kernel (`perf_event_detach_bpf_prog`
-/// → `synchronize_rcu_tasks_trace`, tens of milliseconds); waits that overlap share
-/// their grace periods, so hundreds of probes detach in a fraction of a second instead
-/// of one after the other.
+/// Detaches links from up to [`DETACH_THREADS`] threads at once. Detaching a program
+/// from a perf event waits for an RCU grace period in the kernel
+/// (`perf_event_detach_bpf_prog` → `synchronize_rcu_tasks_trace`, tens of
+/// milliseconds); waits that overlap share their grace periods, so hundreds of probes
+/// detach in a fraction of a second instead of one after the other. (aya's uprobe and
+/// kprobe links also close their events, which the kernel does one at a time.)
 fn detach_in_parallel(links: Vec<AttachedLink>) -> Vec<OwnedFd> {
     let threads = links.len().clamp(1, DETACH_THREADS);
     let mut chunks: Vec<Vec<AttachedLink>> = (0..threads).map(|_| Vec::new()).collect();
