@@ -27,8 +27,9 @@ use aya::Ebpf;
 use ebpfc_stdlib::meta::{Attach, Metadata, Probe};
 
 use crate::error::{describe, errno_of, errno_words, io_words, RuntimeError, ENOTSUPP};
-use crate::perf_attach::{self, PerfAttachment, PerfError};
+use crate::perf_attach::{self, PerfAttachment, PerfError, UprobeAt};
 use crate::programs::{program_mut, typed};
+use crate::symbols::FunctionOffsets;
 
 /// Threads that detach perf attachments at once (see [`detach_in_parallel`]).
 const DETACH_THREADS: usize = 64;
@@ -118,22 +119,24 @@ pub(crate) fn attach_all(
     pid: Option<u32>,
 ) -> Result<Vec<AttachedLink>, RuntimeError> {
     let mut links = Vec::new();
-    let target = Target {
+    let mut target = Target {
         scope: uprobe_scope(pid),
         pid: pid.and_then(|p| i32::try_from(p).ok()).unwrap_or(-1),
+        functions: FunctionOffsets::default(),
     };
     for probe in meta.probes.iter().filter(|p| is_attachable(p)) {
         let program = program_mut(ebpf, probe)?;
-        attach_one(program, probe, &target, &mut links).map_err(|e| attach_error(probe, e))?;
+        attach_one(program, probe, &mut target, &mut links).map_err(|e| attach_error(probe, e))?;
     }
     Ok(links)
 }
 
 /// The processes probes fire in: aya's uprobe scope, and the pid for ebpfc's own
-/// perf events (-1: all).
+/// perf events (-1: all); where uprobed functions start in their files.
 struct Target {
     scope: UProbeScope,
     pid: i32,
+    functions: FunctionOffsets,
 }
 
 /// The processes uprobes fire for: one with `-p` (pid 0 meaning all), else all.
@@ -173,7 +176,7 @@ impl From<RuntimeError> for Failure {
 fn attach_one(
     program: &mut Program,
     probe: &Probe,
-    target: &Target,
+    target: &mut Target,
     links: &mut Vec<AttachedLink>,
 ) -> Result<(), Failure> {
     let scope = target.scope;
@@ -199,10 +202,13 @@ fn attach_one(
         } => {
             check_uprobe_target(probe, path)?;
             let p = typed::<UProbe>(program, probe, "uprobe")?;
-            let prog = p.fd()?.as_fd();
-            AttachedLink::Perf(perf_attach::usdt(
-                prog, path, *offset, *semaphore, target.pid,
-            )?)
+            let at = UprobeAt {
+                path,
+                offset: *offset,
+                ret: false,
+                semaphore: *semaphore,
+            };
+            AttachedLink::Perf(perf_attach::uprobe(p.fd()?.as_fd(), at, target.pid)?)
         }
         Attach::Watchpoint {
             address,
@@ -241,6 +247,24 @@ fn attach_one(
             check_uprobe_target(probe, path)?;
             let p = typed::<UProbe>(program, probe, "uprobe")?;
             check_probe_kind(probe, p.kind(), *ret, "uprobe")?;
+            let start = match symbol {
+                Some(name) if path.contains('/') => target.functions.find(path, name),
+                _ => None,
+            };
+            if let Some(start) = start {
+                let at = UprobeAt {
+                    path,
+                    offset: start + offset,
+                    ret: *ret,
+                    semaphore: None,
+                };
+                let prog = p.fd()?.as_fd();
+                links.push(AttachedLink::Perf(perf_attach::uprobe(
+                    prog, at, target.pid,
+                )?));
+                return Ok(());
+            }
+            // Symbols only a debug file or aya's own lookup finds.
             let location = uprobe_location(symbol.as_deref(), *offset);
             let id = p.attach(location, path, scope)?;
             AttachedLink::Uprobe(p.take_link(id)?)
@@ -380,7 +404,7 @@ fn perf_reason(attach: &Attach, err: &PerfError) -> String {
         Attach::Tracepoint { category, name } if missing => {
             format!("tracepoint {category}:{name} does not exist ({detail})")
         }
-        Attach::Usdt { path, .. } if missing => {
+        Attach::Usdt { path, .. } | Attach::Uprobe { path, .. } if missing => {
             format!("{path} or its probe site does not exist ({detail})")
         }
         Attach::Usdt { .. } if errno == Some(libc::EOPNOTSUPP) => format!(

@@ -1,6 +1,6 @@
 //! Probes attached through ebpfc's own perf events ([`crate::sys::perf`]): tracepoints,
-//! USDT sites (uprobes with a semaphore counter) and watchpoints (hardware
-//! breakpoints).
+//! uprobes at file offsets (functions found in the file's symbols, USDT sites with
+//! their semaphore counters) and watchpoints (hardware breakpoints).
 //!
 //! Invariants: an attachment owns its BPF link and its perf event separately;
 //! [`PerfAttachment::detach`] closes the link, which takes the program off the event
@@ -103,9 +103,12 @@ pub(crate) fn tracepoint(
     attach(prog, &spec)
 }
 
-/// The uprobe PMU: its type and where its `config` takes the reference counter offset (`None` on kernels without semaphore support).
+/// The uprobe PMU: its type and where its `config` takes the return flag and the
+/// reference counter offset (`None` on kernels without semaphore support).
 struct UprobePmu {
     kind: u32,
+    /// The `config` bit of return probes.
+    ret_bit: Option<u32>,
     ref_ctr_shift: Option<u32>,
 }
 
@@ -118,10 +121,11 @@ impl UprobePmu {
             .trim()
             .parse()
             .map_err(|_| PerfError::at("the uprobe PMU")(io::ErrorKind::InvalidData.into()))?;
-        let shift = read("format/ref_ctr_offset").ok();
+        let bit = |file: &str| read(file).ok().and_then(|text| config_bit(&text));
         Ok(Self {
             kind,
-            ref_ctr_shift: shift.and_then(|text| config_bit(&text)),
+            ret_bit: bit("format/retprobe"),
+            ref_ctr_shift: bit("format/ref_ctr_offset"),
         })
     }
 }
@@ -132,31 +136,43 @@ fn config_bit(text: &str) -> Option<u32> {
     bits.split('-').next()?.parse().ok()
 }
 
-/// Attaches `prog` as a uprobe at file offset `offset` of `path`, with the kernel
-/// counting the semaphore at file offset `semaphore` up while attached; in process `pid`
-/// only, or in all (`-1`).
-pub(crate) fn usdt(
+/// A uprobe (or uretprobe) at a file offset.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct UprobeAt<'a> {
+    pub path: &'a str,
+    pub offset: u64,
+    pub ret: bool,
+    /// File offset of a USDT semaphore the kernel counts up while attached.
+    pub semaphore: Option<u64>,
+}
+
+/// Attaches `prog` as a uprobe at `at`, in process `pid` only, or in all (`-1`).
+pub(crate) fn uprobe(
     prog: BorrowedFd<'_>,
-    path: &str,
-    offset: u64,
-    semaphore: Option<u64>,
+    at: UprobeAt<'_>,
     pid: i32,
 ) -> Result<PerfAttachment, PerfError> {
     let pmu = UprobePmu::read()?;
+    let unsupported = |what| PerfError::at(what)(io::Error::from_raw_os_error(libc::EOPNOTSUPP));
     let mut config = 0u64;
-    if let Some(counter) = semaphore {
-        let Some(shift) = pmu.ref_ctr_shift else {
-            let unsupported = io::Error::from_raw_os_error(libc::EOPNOTSUPP);
-            return Err(PerfError::at("the uprobe semaphore counter")(unsupported));
-        };
+    if at.ret {
+        let bit = pmu
+            .ret_bit
+            .ok_or_else(|| unsupported("the uretprobe flag"))?;
+        config |= 1 << bit;
+    }
+    if let Some(counter) = at.semaphore {
+        let shift = pmu
+            .ref_ctr_shift
+            .ok_or_else(|| unsupported("the uprobe semaphore counter"))?;
         config |= counter << shift;
     }
-    let path = CString::new(path)
-        .map_err(|_| PerfError::at("the path")(io::ErrorKind::InvalidInput.into()))?;
+    let invalid = || PerfError::at("the path")(io::ErrorKind::InvalidInput.into());
+    let path = CString::new(at.path).map_err(|_| invalid())?;
     let spec = PerfSpec {
         kind: pmu.kind,
         config,
-        config2: offset,
+        config2: at.offset,
         path: Some(&path),
         pid,
         cpu: if pid == -1 { 0 } else { -1 },

@@ -114,6 +114,18 @@ impl ElfSymbols {
         self.resolve_vaddr(file_offset - segment.file_offset + segment.vaddr)
     }
 
+    /// The file offset where the function `name` starts (of several so named, the last
+    /// listed), as uprobes are placed.
+    pub fn file_offset_of(&self, name: &str) -> Option<u64> {
+        let function = self.functions.iter().rev().find(|f| &*f.name == name)?;
+        let start = function.start;
+        let segment = self
+            .segments
+            .iter()
+            .find(|s| start >= s.vaddr && start - s.vaddr < s.file_size)?;
+        Some(start - segment.vaddr + segment.file_offset)
+    }
+
     /// The innermost function holding the virtual address `vaddr`; of several starting
     /// at the same address, the last listed.
     pub fn resolve_vaddr(&self, vaddr: u64) -> Option<Symbol> {
@@ -257,6 +269,18 @@ mod tests {
         );
         assert_eq!(t.resolve_file_offset(0x500), None);
         assert_eq!(t.resolve_file_offset(0x4000), None);
+    }
+
+    #[test]
+    fn functions_are_found_at_their_file_offsets() {
+        let exe = std::env::current_exe().unwrap();
+        let table = ElfSymbols::read(&exe).unwrap();
+        let main = table
+            .file_offset_of("main")
+            .expect("the test binary has main");
+        let back = table.resolve_file_offset(main).unwrap();
+        assert_eq!((back.name.as_str(), back.offset), ("main", 0));
+        assert_eq!(table.file_offset_of("no_such_function_here"), None);
     }
 
     #[test]

@@ -121,6 +121,23 @@ impl Symbols for SessionSymbols {
     }
 }
 
+/// Where functions start in their files, for uprobes; each file is read once.
+#[derive(Default)]
+pub(crate) struct FunctionOffsets {
+    files: HashMap<String, Option<ElfSymbols>>,
+}
+
+impl FunctionOffsets {
+    /// The file offset of function `name` in the file at `path`, if both are found.
+    pub fn find(&mut self, path: &str, name: &str) -> Option<u64> {
+        let table = self
+            .files
+            .entry(path.to_string())
+            .or_insert_with(|| ElfSymbols::read(std::path::Path::new(path)));
+        table.as_ref()?.file_offset_of(name)
+    }
+}
+
 /// The instruction pointers of a stack map value, up to the first zero.
 fn frames(value: &[u8]) -> Vec<u64> {
     value
