@@ -444,3 +444,33 @@ fn hundreds_of_tracepoints_attach_and_detach_quickly() {
     assert!(uprobes.status.success(), "{}", stderr(&uprobes));
     assert!(start.elapsed().as_secs() < 5, "took {:?}", start.elapsed());
 }
+
+#[test]
+fn strftime_prints_the_wall_clock() {
+    if !kernel_available("strftime_prints_the_wall_clock") {
+        return;
+    }
+    let today = || stdout(&Command::new("date").arg("+%Y-%m-%d").output().unwrap());
+    let before = today();
+    let out = ebpfc(&[
+        "-e",
+        r#"BEGIN { printf("%s\n", strftime("%Y-%m-%d", nsecs));
+                   @d = strftime("%Y-%m-%d", nsecs);
+                   @us[strftime("%f", 1500)] = count(); exit(); }"#,
+    ]);
+    let after = today();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let printed = text.lines().next().unwrap_or_default();
+    assert!(
+        [before.trim(), after.trim()].contains(&printed),
+        "{text} ({before} / {after})"
+    );
+    assert!(text.contains(&format!("@d: {printed}\n")), "{text}");
+    // %f: six digits of microseconds.
+    let micros = text.lines().find_map(|l| l.strip_prefix("@us["));
+    assert!(
+        micros.is_some_and(|m| m.len() == "123456]: 1".len()),
+        "{text}"
+    );
+}
