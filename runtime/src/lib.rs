@@ -2,8 +2,9 @@
 //! prints its maps. It reads only the ELF and its `.ebpfc` metadata, never source.
 //!
 //! Modules, in the order a run uses them: `metadata` (the `.ebpfc` section),
-//! `setup` (privileges, memlock, tracefs), `programs` (aya load, BEGIN/END test runs),
-//! `attach` (every other probe), `events` (ring buffer), `maps` (map dumps), [`output`]
+//! `setup` (privileges, memlock, tracefs), `programs` (aya load, BEGIN/END and signal
+//! test runs, iterators), `attach` (every other probe; `perf_attach` for those on
+//! ebpfc's own perf events), `events` (ring buffer), `maps` (map dumps), [`output`]
 //! (rendering), `symbols` (stack frames and symbol names for the renderer); `session`
 //! sequences them and `sys` is the only place for raw syscalls.
 
