@@ -474,3 +474,24 @@ fn strftime_prints_the_wall_clock() {
         "{text}"
     );
 }
+
+#[test]
+fn objects_with_the_new_probe_kinds_load_in_bpftool() {
+    let test = "objects_with_the_new_probe_kinds_load_in_bpftool";
+    if !kernel_available(test) || !tool_available(test, "bpftool") {
+        return;
+    }
+    let mut program = String::from(
+        "watchpoint:0x1000:8:w { @w = count(); } iter:task { @i = count(); } \
+         self:signal:SIGUSR2 { @s = count(); }",
+    );
+    if let Some(python) = python_with_usdt(test) {
+        program.push_str(&format!(" usdt:{python}:python:line {{ @u = count(); }}"));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let object = dir.path().join("kinds.o");
+    let out = ebpfc(&["--emit-elf", object.to_str().unwrap(), "-e", &program]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let load = bpftool_loadall(&object, "kinds");
+    assert!(load.status.success(), "{}", stderr(&load));
+}
