@@ -408,14 +408,25 @@ fn hundreds_of_tracepoints_attach_and_detach_quickly() {
     if !kernel_available("hundreds_of_tracepoints_attach_and_detach_quickly") {
         return;
     }
+    // ~100 functions of bash took 11 s to detach one by one. First, before the
+    // tracepoints' events are released in the background below (releases and
+    // attachments take turns on one kernel mutex).
+    let start = std::time::Instant::now();
+    let uprobes = ebpfc(&[
+        "--dry-run",
+        "-e",
+        "uprobe:/bin/bash:a* { @[probe] = count(); }",
+    ]);
+    assert!(uprobes.status.success(), "{}", stderr(&uprobes));
+    assert!(start.elapsed().as_secs() < 5, "took {:?}", start.elapsed());
     let dir = tempfile::tempdir().unwrap();
     let object = dir.path().join("all.o");
     let program = "tracepoint:syscalls:sys_enter_* { @[probe] = count(); } \
                    interval:ms:200 { exit(); }";
     let out = ebpfc(&["--emit-elf", object.to_str().unwrap(), "-e", program]);
     assert!(out.status.success(), "{}", stderr(&out));
-    // Detaching them one by one took 27 s on this project's kernel (two RCU grace
-    // periods each); together they take well under a second.
+    // Detaching them one by one took 27 s per run on this project's kernel (two RCU
+    // grace periods each); together they take about a second.
     let start = std::time::Instant::now();
     let dry = ebpfc(&["--dry-run", object.to_str().unwrap()]);
     assert!(dry.status.success(), "{}", stderr(&dry));
@@ -433,16 +444,7 @@ fn hundreds_of_tracepoints_attach_and_detach_quickly() {
         "{}",
         stdout(&run)
     );
-    assert!(elapsed.as_secs() < 10, "two runs took {elapsed:?}");
-    // Uprobes too: ~100 functions of bash took 11 s to detach one by one.
-    let start = std::time::Instant::now();
-    let uprobes = ebpfc(&[
-        "--dry-run",
-        "-e",
-        "uprobe:/bin/bash:a* { @[probe] = count(); }",
-    ]);
-    assert!(uprobes.status.success(), "{}", stderr(&uprobes));
-    assert!(start.elapsed().as_secs() < 5, "took {:?}", start.elapsed());
+    assert!(elapsed.as_secs() < 15, "two runs took {elapsed:?}");
 }
 
 #[test]

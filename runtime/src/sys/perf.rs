@@ -154,6 +154,11 @@ fn owned(ret: libc::c_long) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(ret as RawFd) })
 }
 
+/// The pause between two releases: each release holds the kernel's trace event mutex
+/// for its grace periods, and attachments of a run started meanwhile need that mutex
+/// too; the pause lets them take many turns at once.
+const RELEASE_PAUSE_NS: libc::c_long = 5_000_000;
+
 /// Closes `fds` in a detached process so that this one need not wait for the kernel's
 /// slow release of each event: a child forks a grandchild and exits at once; the
 /// grandchild (in its own session, its other fds closed, so it holds no pipe or
@@ -167,7 +172,7 @@ pub(crate) fn release_in_background(fds: Vec<OwnedFd>) {
     let mut keep: Vec<RawFd> = fds.iter().map(AsRawFd::as_raw_fd).collect();
     keep.sort_unstable();
     // SAFETY: between fork and _exit the children only make async-signal-safe system
-    // calls (fork, setsid, close_range, close, prctl, _exit) on data prepared before the
+    // calls (fork, setsid, close_range, close, prctl, nanosleep, _exit) on data prepared before the
     // fork (`keep`), so the other threads' state is never touched.
     unsafe {
         let child = libc::fork();
@@ -176,8 +181,13 @@ pub(crate) fn release_in_background(fds: Vec<OwnedFd>) {
                 libc::setsid();
                 close_all_but(&keep);
                 libc::prctl(libc::PR_SET_NAME, c"ebpfc-release".as_ptr());
+                let pause = libc::timespec {
+                    tv_sec: 0,
+                    tv_nsec: RELEASE_PAUSE_NS,
+                };
                 for &fd in &keep {
                     libc::close(fd);
+                    libc::nanosleep(&pause, std::ptr::null_mut());
                 }
             }
             libc::_exit(0);
