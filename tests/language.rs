@@ -188,3 +188,34 @@ fn str_takes_a_runtime_length_and_uprobes_read_user_memory() {
         stdout(&getenv)
     );
 }
+
+#[test]
+fn usdt_arguments_and_iterator_context() {
+    if !kernel_available("usdt_arguments_and_iterator_context") {
+        return;
+    }
+    // arg1 of python:function__entry is the function's name, in user memory.
+    let usdt = ebpfc(&[
+        "-c",
+        "/usr/bin/python3 -c pass",
+        "-e",
+        "usdt:/usr/bin/python3:python:function__entry { @[str(arg1)] = count(); }",
+    ]);
+    assert!(usdt.status.success(), "{}", stderr(&usdt));
+    let out = stdout(&usdt);
+    let names: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("@[")?.split_once("]: ").map(|(k, _)| k))
+        .collect();
+    assert!(!names.is_empty(), "{out}");
+    let is_name = |n: &str| {
+        let n = n.trim_start_matches('<').trim_end_matches('>');
+        !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    assert!(names.iter().all(|n| is_name(n)), "{out}");
+    let tasks = run(
+        &[],
+        "iter:task { if (ctx->task->pid == ctx->task->tgid) { @[ctx->task->comm] = count(); } }",
+    );
+    assert!(tasks.contains("@[kthreadd]: 1"), "{tasks}");
+}

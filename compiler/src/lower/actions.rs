@@ -5,7 +5,6 @@
 use super::{Lower, Val};
 use crate::helpers;
 use crate::ir::{Arg, Base, Inst, Operand};
-use crate::probes::CtxKind;
 use crate::types::Type;
 use ebpfc_parser::ast::{Expr, ExprKind};
 use ebpfc_parser::span::Span;
@@ -152,7 +151,7 @@ impl Lower<'_> {
             );
             return Val::zero();
         };
-        if !matches!(self.target.ctx, CtxKind::PtRegs { .. }) {
+        if !self.has_registers() {
             let msg = format!(
                 "reg() needs a probe with registers (kprobe, uprobe), not {}",
                 self.target.name

@@ -15,8 +15,8 @@ use ebpfc_stdlib::meta;
 /// Builtin variable names, for suggestions.
 pub const BUILTINS: &[&str] = &[
     "pid", "tid", "uid", "gid", "comm", "nsecs", "cpu", "args", "jiffies", "rand", "retval",
-    "probe", "func", "curtask", "cgroup", "cpid", "kstack", "ustack", "elapsed", "numaid", "arg0",
-    "arg1", "arg2", "arg3", "arg4", "arg5",
+    "probe", "func", "curtask", "cgroup", "cpid", "kstack", "ustack", "elapsed", "numaid", "ctx",
+    "arg0", "arg1", "arg2", "arg3", "arg4", "arg5",
 ];
 /// Offsets in x86-64 `struct pt_regs` of the argument registers (di, si, dx, cx, r8, r9).
 const PT_REGS_ARGS: [i32; 6] = [112, 104, 96, 88, 72, 64];
@@ -92,6 +92,7 @@ impl Lower<'_> {
                 Some(Val::Str(slot, 16))
             }
             "args" if self.has_args() => Some(Val::Args),
+            "ctx" => self.iter_ctx(),
             "curtask" => {
                 let ty = self.task_pointer();
                 scalar(self.b.call(helpers::GET_CURRENT_TASK, vec![]), ty)
@@ -126,6 +127,7 @@ impl Lower<'_> {
         }
         let n: usize = name.strip_prefix("arg")?.parse().ok()?;
         let offset = match self.target.ctx {
+            CtxKind::Usdt => return self.usdt_arg(n),
             CtxKind::PtRegs { .. } => *PT_REGS_ARGS.get(n)?,
             CtxKind::Args => i32::try_from(n * 8).ok()?,
             _ => return None,
@@ -134,13 +136,13 @@ impl Lower<'_> {
     }
 
     fn stack_arg(&mut self, n: i64) -> Option<Val> {
-        if !matches!(self.target.ctx, CtxKind::PtRegs { .. }) {
+        if !self.has_registers() {
             return None;
         }
         let Val::Scalar(sp, _) = self.ctx_u64(PT_REGS_SP) else {
             return None;
         };
-        let user = matches!(self.target.attach, meta::Attach::Uprobe { .. });
+        let user = self.user_pointers();
         let at = self.b.reg(sp);
         let addr = self.b.vreg();
         self.b.emit(Inst::Alu {
@@ -150,6 +152,44 @@ impl Lower<'_> {
             rhs: Operand::Imm(8 * (n + 1)),
         });
         Some(self.load_at(Operand::Reg(addr), 0, &Type::U64, user, Span::default()))
+    }
+
+    /// Whether the context is a `struct pt_regs` (kprobes, uprobes, USDT).
+    pub(super) fn has_registers(&self) -> bool {
+        matches!(self.target.ctx, CtxKind::PtRegs { .. } | CtxKind::Usdt)
+    }
+
+    /// USDT argument `n`: from a register, user memory or a constant, as its note says.
+    fn usdt_arg(&mut self, n: usize) -> Option<Val> {
+        use crate::probes::usdt::UsdtLoc;
+        let arg = *self.target.usdt_args.as_ref()?.get(n)?;
+        let ty = Type::Int {
+            size: arg.size,
+            signed: arg.signed,
+        };
+        let raw = match arg.loc {
+            UsdtLoc::Const(v) => return Some(Val::Scalar(Operand::Imm(v), ty)),
+            UsdtLoc::Reg(offset) => self.ctx_u64(offset),
+            UsdtLoc::Mem { base, disp } => {
+                let Val::Scalar(at, _) = self.ctx_u64(base) else {
+                    return None;
+                };
+                let at = self.b.reg(at);
+                let addr = self.b.vreg();
+                self.b.emit(Inst::Alu {
+                    dst: addr,
+                    op: AluOp::Add,
+                    lhs: at,
+                    rhs: Operand::Imm(disp),
+                });
+                return Some(self.load_at(Operand::Reg(addr), 0, &ty, true, Span::default()));
+            }
+        };
+        let Val::Scalar(op, _) = raw else {
+            return None;
+        };
+        let converted = self.convert_int(Val::Scalar(op, Type::U64), &ty);
+        Some(converted)
     }
 
     /// `retval` of a kretprobe, uretprobe or fexit.

@@ -6,7 +6,6 @@
 use super::{Lower, Val};
 use crate::helpers;
 use crate::ir::{AluOp, Arg, Base, Inst, Operand, VReg};
-use crate::probes::CtxKind;
 use crate::tracefs::FieldType;
 use crate::types::{StructRef, Type};
 use ebpfc_parser::ast::{Expr, Spanned, TypeExpr, TypeKind};
@@ -344,8 +343,7 @@ impl Lower<'_> {
 
     /// `(T *)e`: reinterprets an integer or pointer as a pointer to `T`.
     pub(super) fn pointer_cast(&mut self, target: Type, inner: &Expr) -> Val {
-        let user = self.user_pointers()
-            || self.target.ctx == (CtxKind::PtRegs { ret: false }) && self.is_uprobe();
+        let user = self.user_pointers();
         match self.expr(inner) {
             Val::Scalar(op, Type::Ptr { user: was_user, .. }) => {
                 Val::Scalar(op, with_space(target, was_user))
@@ -359,8 +357,20 @@ impl Lower<'_> {
         }
     }
 
-    fn is_uprobe(&self) -> bool {
-        matches!(self.target.attach, Attach::Uprobe { .. })
+    /// `ctx` of an iterator: `struct bpf_iter__<target> *`.
+    pub(super) fn iter_ctx(&mut self) -> Option<Val> {
+        let Attach::Iter { target } = &self.target.attach else {
+            return None;
+        };
+        let name = format!("bpf_iter__{target}");
+        let ty = match self.module.types.tagged("struct", &name) {
+            Ok(s) => Type::Ptr {
+                pointee: Box::new(s),
+                user: false,
+            },
+            Err(_) => Type::U64,
+        };
+        Some(Val::Scalar(Operand::Reg(self.ctx), ty))
     }
 
     /// `args.name`: a tracepoint record field, or a typed function argument.

@@ -168,6 +168,9 @@ impl<'a> Lower<'a> {
 
     /// Lowers the predicate and body of `probe`.
     pub fn probe(&mut self, probe: &ast::Probe) {
+        if self.target.ctx == crate::probes::CtxKind::Iter {
+            self.skip_last_iteration();
+        }
         if let Some(pred) = &probe.predicate {
             let body = self.b.block();
             let skip = self.b.block();
@@ -177,6 +180,25 @@ impl<'a> Lower<'a> {
         } else {
             self.block(&probe.body);
         }
+    }
+
+    /// An iterator's program runs once more at the end with no object (NULL at
+    /// `ctx + 8`): the probe body is skipped then.
+    fn skip_last_iteration(&mut self) {
+        let object = self.b.vreg();
+        self.b.emit(Inst::Load {
+            dst: object,
+            base: crate::ir::Base::Reg(self.ctx),
+            offset: 8,
+            size: 8,
+            signed: false,
+        });
+        let (body, skip) = (self.b.block(), self.b.block());
+        self.b
+            .branch(crate::ir::Cmp::Ne, object, Operand::Imm(0), body, skip);
+        self.b.switch_to(skip);
+        self.b
+            .finish(crate::ir::Term::Return(Operand::Imm(0)), body);
     }
 
     fn error(&mut self, message: impl Into<String>, span: Span, label: impl Into<String>) {

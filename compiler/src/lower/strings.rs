@@ -196,11 +196,11 @@ impl Lower<'_> {
         }
     }
 
-    /// Untyped pointers of syscall tracepoints and uprobes point into user memory.
+    /// Untyped pointers of syscall tracepoints, uprobes and USDT point into user memory.
     pub(super) fn user_pointers(&self) -> bool {
         match &self.target.attach {
             meta::Attach::Tracepoint { category, .. } => category == "syscalls",
-            meta::Attach::Uprobe { .. } => true,
+            meta::Attach::Uprobe { .. } | meta::Attach::Usdt { .. } => true,
             _ => false,
         }
     }
