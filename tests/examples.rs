@@ -148,7 +148,7 @@ fn workload(stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
                 drop(std::fs::read("/etc/hostname"));
                 drop(std::fs::File::open("/nonexistent/ebpfc-example"));
                 drop(std::fs::write("/dev/null", b"ebpfc"));
-                if round % 20 == 0 {
+                if round.is_multiple_of(20) {
                     drop(
                         Command::new("/bin/echo")
                             .arg("ebpfc-example")
@@ -156,7 +156,7 @@ fn workload(stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
                             .status(),
                     );
                 }
-                if round % 100 == 0 {
+                if round.is_multiple_of(100) {
                     type_into_bash("echo ebpfc-example\n");
                 }
                 round += 1;

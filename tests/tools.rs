@@ -205,7 +205,7 @@ fn on_thread<T: Send + 'static>(name: &str, body: impl FnOnce() -> T + Send + 's
 }
 
 /// The first line whose whitespace-separated fields satisfy `want`.
-fn row<'a>(out: &'a str, want: impl Fn(&[&str]) -> bool) -> Option<&'a str> {
+fn row(out: &str, want: impl Fn(&[&str]) -> bool) -> Option<&str> {
     out.lines()
         .find(|l| want(&l.split_whitespace().collect::<Vec<_>>()))
 }
