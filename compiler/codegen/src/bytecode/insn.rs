@@ -22,6 +22,8 @@ const K: u8 = 0x00;
 const X: u8 = 0x08;
 const IMM: u8 = 0x00;
 const MEM: u8 = 0x60;
+/// Sign-extending load (ISA v4).
+const MEMSX: u8 = 0x80;
 const DW: u8 = 0x18;
 
 /// ALU operation codes (high nibble).
@@ -132,6 +134,18 @@ impl Insn {
 
     pub fn load(size: u8, dst: u8, src: u8, off: i16) -> Insn {
         Insn::new(LDX | MEM | size_bits(size), dst, src, off, 0)
+    }
+
+    /// A load of `size` < 8 bytes, sign-extended to 64 bits (ISA v4).
+    pub fn load_signed(size: u8, dst: u8, src: u8, off: i16) -> Insn {
+        Insn::new(LDX | MEMSX | size_bits(size), dst, src, off, 0)
+    }
+
+    /// `dst = src` with the low `size` < 8 bytes of `src` sign-extended (ISA v4 `movsx`).
+    pub fn mov_signed(dst: u8, src: u8, size: u8) -> Insn {
+        let mut i = Insn::mov(dst, src);
+        i.off = 8 * i16::from(size);
+        i
     }
 
     pub fn store(size: u8, dst: u8, src: u8, off: i16) -> Insn {
@@ -252,6 +266,9 @@ impl fmt::Display for Insn {
         let x = self.code & X != 0;
         match class {
             ALU64 | ALU if op == Alu::Neg as u8 => write!(f, "r{} = -r{}", self.dst, self.dst),
+            ALU64 if op == Alu::Mov as u8 && x && self.off != 0 => {
+                write!(f, "r{} = (s{})r{}", self.dst, self.off, self.src)
+            }
             ALU64 | ALU => {
                 let reg = if class == ALU { "w" } else { "r" };
                 let sym = alu_symbol(op);
@@ -267,14 +284,15 @@ impl fmt::Display for Insn {
                 };
                 write!(f, "{reg}{} {sym} {src}", self.dst)
             }
-            LDX => write!(
-                f,
-                "r{} = *({} *)(r{} {:+})",
-                self.dst,
-                width(self.code),
-                self.src,
-                self.off
-            ),
+            LDX => {
+                let width = width(self.code);
+                let width = match self.code & 0xe0 {
+                    MEMSX => width.replacen('u', "s", 1),
+                    _ => width.to_string(),
+                };
+                let (dst, src, off) = (self.dst, self.src, self.off);
+                write!(f, "r{dst} = *({width} *)(r{src} {off:+})")
+            }
             STX => write!(
                 f,
                 "*({} *)(r{} {:+}) = r{}",
@@ -328,5 +346,15 @@ mod tests {
         assert!(text.contains("1: if r0 != 0 goto +2"));
         assert!(text.contains("2: r1 = map ll"));
         assert!(text.contains("4: exit"));
+    }
+
+    #[test]
+    fn sign_extending_loads_and_moves_are_v4_encodings() {
+        let load = Insn::load_signed(4, 1, 6, 24);
+        assert_eq!(load.encode()[0], 0x81);
+        assert_eq!(load.to_string(), "r1 = *(s32 *)(r6 +24)");
+        let mov = Insn::mov_signed(3, 4, 2);
+        assert_eq!((mov.encode()[0], mov.off), (0xbf, 16));
+        assert_eq!(mov.to_string(), "r3 = (s16)r4");
     }
 }

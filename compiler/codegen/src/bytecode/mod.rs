@@ -1,9 +1,11 @@
 //! The direct backend: IR to eBPF instructions without LLVM.
 //!
-//! Per function: order the reachable blocks, allocate registers, select instructions.
+//! Per function: clean up a copy of the IR, order the reachable blocks, allocate
+//! registers, select instructions.
 
 pub mod frame;
 pub mod insn;
+pub mod opt;
 pub mod regalloc;
 pub mod select;
 
@@ -30,6 +32,7 @@ pub fn compile(module: &Module) -> Result<Vec<Program>, CodegenError> {
 }
 
 fn function(module: &Module, f: &Function) -> Result<Program, CodegenError> {
+    let f = &opt::optimize(f);
     let order = reachable(f);
     let alloc = regalloc::allocate(f, &order);
     let selected = select::select(f, &order, &alloc)?;

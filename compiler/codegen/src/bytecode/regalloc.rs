@@ -1,14 +1,23 @@
 //! Register allocation: liveness by backward dataflow over the CFG, one live interval
-//! per vreg (the hull of every position it is live at), and linear scan over the
-//! callee-saved registers r6-r9, which survive helper calls. Intervals that do not fit
-//! are spilled to 8-byte stack slots. r0-r5 stay free as scratch for instruction
-//! selection, which only uses them within one IR instruction.
+//! per vreg (the hull of every position it is live at), and linear scan. A vreg live
+//! across a helper call gets a callee-saved register (r6-r9); one no call interrupts may
+//! also take r0 or r3-r5, which only calls write (a call's result arrives in r0, its
+//! arguments are written r1 first, r5 last, so an argument in r3-r5 must not sit below
+//! the argument register written before it is read). Intervals that do not fit are
+//! spilled to 8-byte stack slots. r2 stays free as scratch for instruction selection,
+//! which uses it only within one IR instruction; so does r1 (for spilled values), except
+//! in a function without spills, where call-free vregs may take it too (the context
+//! arrives there).
 
-use ebpfc_compiler::ir::{BlockId, Function, Operand, Term, VReg};
-use std::collections::BTreeSet;
+use super::opt::cfg::term_uses;
+use super::opt::liveness;
+use ebpfc_compiler::ir::{Arg, BlockId, Function, Inst, Operand, VReg};
 
-/// Registers available to vregs.
-const ALLOCATABLE: [u8; 4] = [6, 7, 8, 9];
+/// Registers that survive helper calls.
+const CALLEE_SAVED: [u8; 4] = [6, 7, 8, 9];
+/// Registers for a vreg no call interrupts, in order of preference: the ones only calls
+/// write first, keeping r6-r9 for the values that must survive calls.
+const CALL_FREE: [u8; 9] = [3, 4, 5, 0, 1, 6, 7, 8, 9];
 
 /// Where a vreg lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,9 +34,50 @@ pub struct Allocation {
     pub spills: u32,
 }
 
+/// What each vreg needs from its register.
+#[derive(Debug, Clone, Copy, Default)]
+struct Need {
+    /// Live across a call: callee-saved only.
+    across_call: bool,
+    /// The lowest of r3-r5 it may use (it is a call argument).
+    lowest_arg_reg: u8,
+    /// The register that saves a move: its argument register, or r0 for a call result.
+    preferred: Option<u8>,
+    /// A vreg whose register it would best share.
+    hint: Option<VReg>,
+}
+
+impl Need {
+    /// Whether the vreg may live in `r` (`with_r1`: r1 is not needed as scratch).
+    fn allows(&self, r: u8, with_r1: bool) -> bool {
+        match r {
+            6..=9 => true,
+            _ if self.across_call => false,
+            0 => true,
+            1 => with_r1 && self.lowest_arg_reg <= 1,
+            3..=5 => r >= self.lowest_arg_reg,
+            _ => false,
+        }
+    }
+}
+
 /// Allocates every vreg of `f`, given the block emission order.
 pub fn allocate(f: &Function, order: &[BlockId]) -> Allocation {
-    let intervals = intervals(f, order);
+    let (intervals, needs) = intervals(f, order);
+    let with_r1 = scan(f, &intervals, &needs, true);
+    if with_r1.spills == 0 {
+        return with_r1;
+    }
+    scan(f, &intervals, &needs, false)
+}
+
+/// Linear scan over the intervals.
+fn scan(
+    f: &Function,
+    intervals: &[Option<(usize, usize)>],
+    needs: &[Need],
+    with_r1: bool,
+) -> Allocation {
     let mut by_start: Vec<(usize, usize, VReg)> = intervals
         .iter()
         .enumerate()
@@ -39,47 +89,92 @@ pub fn allocate(f: &Function, order: &[BlockId]) -> Allocation {
     let mut spills = 0;
     for (start, end, v) in by_start {
         active.retain(|(e, _, _)| *e >= start);
-        let used: Vec<u8> = active.iter().map(|a| a.2).collect();
-        if let Some(r) = ALLOCATABLE.iter().find(|r| !used.contains(r)) {
-            locs[v.0 as usize] = Some(Loc::Reg(*r));
-            active.push((end, v, *r));
+        let need = &needs[v.0 as usize];
+        if let Some(r) = choose(need, &locs, &active, with_r1) {
+            locs[v.0 as usize] = Some(Loc::Reg(r));
+            active.push((end, v, r));
             continue;
         }
-        let (idx, &(far_end, far_v, reg)) = active
+        let evict = active
             .iter()
             .enumerate()
+            .filter(|(_, a)| need.allows(a.2, with_r1))
             .max_by_key(|(_, a)| a.0)
-            .expect("active is full");
-        if far_end > end {
-            locs[far_v.0 as usize] = Some(Loc::Spill(spills));
-            locs[v.0 as usize] = Some(Loc::Reg(reg));
-            active[idx] = (end, v, reg);
-        } else {
-            locs[v.0 as usize] = Some(Loc::Spill(spills));
+            .map(|(i, a)| (i, *a));
+        match evict {
+            Some((idx, (far_end, far_v, reg))) if far_end > end => {
+                locs[far_v.0 as usize] = Some(Loc::Spill(spills));
+                locs[v.0 as usize] = Some(Loc::Reg(reg));
+                active[idx] = (end, v, reg);
+            }
+            _ => locs[v.0 as usize] = Some(Loc::Spill(spills)),
         }
         spills += 1;
     }
     Allocation { locs, spills }
 }
 
-fn term_uses(t: &Term) -> Vec<VReg> {
-    match t {
-        Term::Branch { lhs, rhs, .. } => {
-            let mut v = vec![*lhs];
-            if let Operand::Reg(r) = rhs {
-                v.push(*r);
-            }
-            v
-        }
-        Term::Return(Operand::Reg(r)) => vec![*r],
-        _ => vec![],
+/// A free register `need` allows: its hint's, its preferred one, then the first free.
+fn choose(
+    need: &Need,
+    locs: &[Option<Loc>],
+    active: &[(usize, VReg, u8)],
+    with_r1: bool,
+) -> Option<u8> {
+    let free = |r: u8| need.allows(r, with_r1) && !active.iter().any(|a| a.2 == r);
+    let hinted = need.hint.and_then(|h| match locs[h.0 as usize] {
+        Some(Loc::Reg(r)) => Some(r),
+        _ => None,
+    });
+    let pool: &[u8] = if need.across_call {
+        &CALLEE_SAVED
+    } else {
+        &CALL_FREE
+    };
+    hinted
+        .into_iter()
+        .chain(need.preferred)
+        .chain(pool.iter().copied())
+        .find(|r| free(*r))
+}
+
+/// The hint of a vreg `inst` defines: the source of a copy, or the left side of the
+/// operation (a two-operand eBPF instruction then computes in place, without a move).
+fn hint(inst: &Inst) -> Option<VReg> {
+    match inst {
+        Inst::Mov {
+            src: Operand::Reg(s),
+            ..
+        } => Some(*s),
+        Inst::Alu { lhs: s, .. } | Inst::Neg { src: s, .. } | Inst::Ext { src: s, .. } => Some(*s),
+        _ => None,
     }
 }
 
-/// (start, end) position of each vreg, or `None` if it never appears.
-fn intervals(f: &Function, order: &[BlockId]) -> Vec<Option<(usize, usize)>> {
-    let (live_in, live_out) = liveness(f);
+/// Records what a call needs of its arguments and result.
+fn call_needs(inst: &Inst, needs: &mut [Need]) {
+    let Inst::Call { dst, args, .. } = inst else {
+        return;
+    };
+    for (i, arg) in args.iter().enumerate() {
+        if let Arg::Val(Operand::Reg(v)) = arg {
+            let reg = 1 + i as u8;
+            let need = &mut needs[v.0 as usize];
+            need.lowest_arg_reg = need.lowest_arg_reg.max(reg);
+            need.preferred.get_or_insert(reg);
+        }
+    }
+    if let Some(d) = dst {
+        needs[d.0 as usize].preferred.get_or_insert(0);
+    }
+}
+
+/// (start, end) position of each vreg (`None` if it never appears), and its needs.
+fn intervals(f: &Function, order: &[BlockId]) -> (Vec<Option<(usize, usize)>>, Vec<Need>) {
+    let (live_in, live_out) = liveness::blocks(f);
     let mut iv: Vec<Option<(usize, usize)>> = vec![None; f.vregs as usize];
+    let mut needs = vec![Need::default(); f.vregs as usize];
+    let mut calls = Vec::new();
     let mut touch = |v: VReg, pos: usize| {
         let e = &mut iv[v.0 as usize];
         *e = Some(e.map_or((pos, pos), |(s, en)| (s.min(pos), en.max(pos))));
@@ -87,9 +182,8 @@ fn intervals(f: &Function, order: &[BlockId]) -> Vec<Option<(usize, usize)>> {
     let mut pos = 0;
     for b in order {
         let block = &f.blocks[b.0 as usize];
-        let start = pos;
         for v in &live_in[b.0 as usize] {
-            touch(*v, start);
+            touch(*v, pos);
         }
         for inst in &block.insts {
             for u in inst.uses() {
@@ -97,6 +191,15 @@ fn intervals(f: &Function, order: &[BlockId]) -> Vec<Option<(usize, usize)>> {
             }
             if let Some(d) = inst.def() {
                 touch(d, pos + 1);
+                let need = &mut needs[d.0 as usize];
+                need.hint = need.hint.or(hint(inst));
+                if matches!(inst, Inst::Ctx { .. }) {
+                    need.preferred.get_or_insert(1);
+                }
+            }
+            if matches!(inst, Inst::Call { .. }) {
+                calls.push(pos);
+                call_needs(inst, &mut needs);
             }
             pos += 2;
         }
@@ -108,52 +211,9 @@ fn intervals(f: &Function, order: &[BlockId]) -> Vec<Option<(usize, usize)>> {
         }
         pos += 2;
     }
-    iv
-}
-
-type Sets = Vec<BTreeSet<VReg>>;
-
-/// Live-in and live-out sets of every block.
-fn liveness(f: &Function) -> (Sets, Sets) {
-    let n = f.blocks.len();
-    let (mut uses, mut defs) = (vec![BTreeSet::new(); n], vec![BTreeSet::new(); n]);
-    for (i, block) in f.blocks.iter().enumerate() {
-        for inst in &block.insts {
-            for u in inst.uses() {
-                if !defs[i].contains(&u) {
-                    uses[i].insert(u);
-                }
-            }
-            if let Some(d) = inst.def() {
-                defs[i].insert(d);
-            }
-        }
-        for u in term_uses(&block.term) {
-            if !defs[i].contains(&u) {
-                uses[i].insert(u);
-            }
-        }
+    for (need, iv) in needs.iter_mut().zip(&iv) {
+        // A call at `c` reads its arguments at `c` and writes r0-r5 before `c + 1`.
+        need.across_call = iv.is_some_and(|(s, e)| calls.iter().any(|&c| s <= c && e > c));
     }
-    let (mut live_in, mut live_out): (Sets, Sets) =
-        (vec![BTreeSet::new(); n], vec![BTreeSet::new(); n]);
-    let mut changed = true;
-    while changed {
-        changed = false;
-        for i in (0..n).rev() {
-            let out: BTreeSet<VReg> = f.blocks[i]
-                .term
-                .successors()
-                .iter()
-                .flat_map(|s| live_in[s.0 as usize].iter().copied())
-                .collect();
-            let mut inn: BTreeSet<VReg> = out.difference(&defs[i]).copied().collect();
-            inn.extend(uses[i].iter().copied());
-            if inn != live_in[i] || out != live_out[i] {
-                live_in[i] = inn;
-                live_out[i] = out;
-                changed = true;
-            }
-        }
-    }
-    (live_in, live_out)
+    (iv, needs)
 }

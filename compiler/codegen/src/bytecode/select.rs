@@ -1,10 +1,15 @@
 //! Instruction selection: one IR function to eBPF instructions, given the register
-//! allocation and the stack frame. Scratch registers r0-r5 are used only within the
-//! expansion of a single IR instruction; branch targets are patched once every block's
-//! position is known. Only blocks reachable from the entry are emitted (the verifier
-//! rejects unreachable code).
+//! allocation and the stack frame. The only scratch registers are r2 (wide immediates,
+//! stored values not in a register) and r1 (spilled values, which never coexist with a
+//! vreg in r1); r0-r5 are otherwise written only by calls and their arguments, which the
+//! allocation accounts for. A branch falls through to whichever side is laid out next,
+//! its condition inverted if need be; targets are patched once every block's position
+//! is known. Only blocks reachable from the entry are emitted (the verifier rejects
+//! unreachable code). Signed narrow loads and extensions use ISA v4's sign-extending
+//! `ldx` and `movsx`, as signed division already does.
 
 use super::insn::{Alu, Insn, Jmp, R0, R1, R10, R2};
+use super::opt::fold::{self, inverted};
 use super::regalloc::{Allocation, Loc};
 use crate::CodegenError;
 use ebpfc_compiler::ir::{
@@ -92,7 +97,7 @@ impl Selector<'_> {
     }
 
     fn loc(&self, v: VReg) -> Loc {
-        self.alloc.locs[v.0 as usize].unwrap_or(Loc::Reg(R0))
+        self.alloc.locs[v.0 as usize].unwrap_or(Loc::Reg(R1))
     }
 
     fn spill_off(&self, n: u32) -> i16 {
@@ -111,11 +116,11 @@ impl Selector<'_> {
         }
     }
 
-    /// The register to compute `v` into (r0 for spilled vregs; see `finish_def`).
+    /// The register to compute `v` into (scratch r1 for spilled vregs; see `finish_def`).
     fn def_reg(&self, v: VReg) -> u8 {
         match self.loc(v) {
             Loc::Reg(r) => r,
-            Loc::Spill(_) => R0,
+            Loc::Spill(_) => R1,
         }
     }
 
@@ -187,9 +192,10 @@ impl Selector<'_> {
             } => {
                 let (reg, off) = self.address(*base, *offset);
                 let d = self.def_reg(*dst);
-                self.push(Insn::load(*size, d, reg, off));
                 if *signed && *size < 8 {
-                    self.sign_extend(d, *size);
+                    self.push(Insn::load_signed(*size, d, reg, off));
+                } else {
+                    self.push(Insn::load(*size, d, reg, off));
                 }
                 self.finish_def(*dst, d);
             }
@@ -206,11 +212,11 @@ impl Selector<'_> {
     }
 
     fn mov_from(&mut self, dst: VReg, src: u8) {
-        let d = self.def_reg(dst);
-        if d != src {
-            self.push(Insn::mov(d, src));
+        match self.loc(dst) {
+            Loc::Reg(d) if d != src => self.push(Insn::mov(d, src)),
+            Loc::Reg(_) => {}
+            Loc::Spill(_) => self.finish_def(dst, src),
         }
-        self.finish_def(dst, d);
     }
 
     fn alu(&mut self, dst: VReg, op: AluOp, lhs: VReg, rhs: Operand) {
@@ -218,6 +224,14 @@ impl Selector<'_> {
             // The verifier rejects immediate shifts of 64 or more; registers shift modulo 64.
             (AluOp::Shl | AluOp::LShr | AluOp::AShr, Operand::Imm(i)) => Operand::Imm(i & 63),
             _ => rhs,
+        };
+        // A commutative operation whose right side already sits in the destination's
+        // register computes there.
+        let (lhs, rhs) = match rhs {
+            Operand::Reg(v) if fold::commutative(op) && self.same_reg(v, dst) => {
+                (v, Operand::Reg(lhs))
+            }
+            _ => (lhs, rhs),
         };
         let d = self.def_reg(dst);
         let rhs_reg = match rhs {
@@ -255,33 +269,50 @@ impl Selector<'_> {
         let d = self.def_reg(dst);
         let s = self.use_reg(src, R1);
         match (size, signed) {
-            (8, _) => self.materialize(d, Operand::Reg(src)),
             (4, false) => self.push(Insn::mov32(d, s)),
-            (_, false) => {
-                self.materialize(d, Operand::Reg(src));
+            (1 | 2, false) => {
+                if d != s {
+                    self.push(Insn::mov(d, s));
+                }
                 let mask = if size == 1 { 0xff } else { 0xffff };
                 self.push(Insn::alu_imm(Alu::And, d, mask));
             }
-            (_, true) => {
-                self.materialize(d, Operand::Reg(src));
-                self.sign_extend(d, size);
-            }
+            (1 | 2 | 4, true) => self.push(Insn::mov_signed(d, s, size)),
+            _ if d != s => self.push(Insn::mov(d, s)),
+            _ => {}
         }
         self.finish_def(dst, d);
     }
 
-    fn sign_extend(&mut self, reg: u8, size: u8) {
-        let shift = 64 - 8 * i32::from(size);
-        self.push(Insn::alu_imm(Alu::Lsh, reg, shift));
-        self.push(Insn::alu_imm(Alu::Arsh, reg, shift));
+    /// `dst = cond(lhs, rhs) ? 1 : 0`: set to 1, skip the reset to 0 when the condition
+    /// holds; when the comparison reads the destination's register, compare first.
+    fn set(&mut self, dst: VReg, cond: Cmp, lhs: VReg, rhs: Operand) {
+        match self.loc(dst) {
+            Loc::Reg(d) if !self.reads_reg(d, lhs, rhs) => {
+                self.push(Insn::mov_imm(d, 1));
+                self.compare_jump(cond, lhs, rhs, 1);
+                self.push(Insn::mov_imm(d, 0));
+            }
+            _ => {
+                let d = self.def_reg(dst);
+                self.compare_jump(cond, lhs, rhs, 2);
+                self.push(Insn::mov_imm(d, 0));
+                self.push(Insn::jmp_imm(Jmp::Ja, 0, 0, 1));
+                self.push(Insn::mov_imm(d, 1));
+                self.finish_def(dst, d);
+            }
+        }
     }
 
-    /// `dst = cond(lhs, rhs) ? 1 : 0`, computed in r0.
-    fn set(&mut self, dst: VReg, cond: Cmp, lhs: VReg, rhs: Operand) {
-        self.push(Insn::mov_imm(R0, 1));
-        self.compare_jump(cond, lhs, rhs, 1);
-        self.push(Insn::mov_imm(R0, 0));
-        self.mov_from(dst, R0);
+    /// Whether `a` and `b` live in the same register.
+    fn same_reg(&self, a: VReg, b: VReg) -> bool {
+        matches!(self.loc(a), Loc::Reg(r) if self.loc(b) == Loc::Reg(r))
+    }
+
+    /// Whether comparing `lhs` with `rhs` reads physical register `r`.
+    fn reads_reg(&self, r: u8, lhs: VReg, rhs: Operand) -> bool {
+        let in_r = |v: VReg| self.loc(v) == Loc::Reg(r);
+        in_r(lhs) || matches!(rhs, Operand::Reg(v) if in_r(v))
     }
 
     /// A conditional jump with offset `off`; returns its index.
@@ -308,6 +339,11 @@ impl Selector<'_> {
             Operand::Imm(i) if i32::try_from(i).is_ok() => {
                 let (reg, off) = self.address(base, offset);
                 self.push(Insn::store_imm(size, reg, off, i as i32));
+            }
+            Operand::Reg(v) if matches!(self.loc(v), Loc::Reg(_)) => {
+                let src = self.use_reg(v, R2);
+                let (reg, off) = self.address(base, offset);
+                self.push(Insn::store(size, reg, src, off));
             }
             _ => {
                 self.materialize(R2, value);
@@ -353,10 +389,16 @@ impl Selector<'_> {
                 then,
                 otherwise,
             } => {
-                let at = self.compare_jump(*cond, *lhs, *rhs, 0);
-                self.fixups.push((at, *then));
-                if Some(*otherwise) != next {
-                    self.jump(*otherwise);
+                // Fall through to whichever side comes next.
+                let (cond, taken, other) = if Some(*then) == next {
+                    (inverted(*cond), *otherwise, *then)
+                } else {
+                    (*cond, *then, *otherwise)
+                };
+                let at = self.compare_jump(cond, *lhs, *rhs, 0);
+                self.fixups.push((at, taken));
+                if Some(other) != next {
+                    self.jump(other);
                 }
             }
             Term::Return(v) => {
