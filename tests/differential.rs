@@ -289,6 +289,13 @@ const TRACED: &[&str] = &[
     r#"tracepoint:syscalls:sys_enter_openat /comm == "ebpfcdiff"/ { @paths[str(args->filename)] = count(); } END { print(@paths, 2); clear(@paths); }"#,
     r#"tracepoint:syscalls:sys_enter_openat /comm == "ebpfcdiff"/ { @last = str(args->filename); }"#,
     r#"tracepoint:syscalls:sys_enter_read /comm == "ebpfcdiff"/ { @rd[tid] = args->count; } tracepoint:syscalls:sys_exit_read /@rd[tid] != 0/ { @match[@rd[tid] == args->ret] = count(); delete(@rd[tid]); }"#,
+    r#"uprobe:libc:usleep /comm == "ebpfcdiff"/ { printf("%d %s\n", reg("di"), usym(reg("ip"))); }"#,
+    r#"tracepoint:syscalls:sys_enter_write /comm == "ebpfcdiff"/ { printf("%r|\n", buf(args->buf, 5)); @b[buf(args->buf, 3)] = count(); }"#,
+    r#"tracepoint:syscalls:sys_enter_openat /comm == "ebpfcdiff"/ { printf("%s %c %d %d\n", str(args->filename + 5), *(args->filename + 1), args->filename[1], sizeof(args->filename)); }"#,
+    r#"tracepoint:syscalls:sys_enter_openat /comm == "ebpfcdiff"/ { printf("%s %s %d %s\n", curtask->group_leader->comm == comm ? "leader" : "thread", curtask->mm->owner->comm, curtask->cred->euid.val, str(curtask->fs->root.dentry->d_name.name)); }"#,
+    r#"tracepoint:syscalls:sys_enter_openat /comm == "ebpfcdiff"/ { @[kstack(2)] = count(); }"#,
+    r#"tracepoint:syscalls:sys_enter_openat /comm == "ebpfcdiff"/ { printf("%s %d %d\n", curtask->nsproxy->uts_ns->name.sysname, args->dfd, args->mode); }"#,
+    r#"tracepoint:syscalls:sys_enter_openat /comm == "ebpfcdiff"/ { printf("%-20s|%20s|\n", str(args->filename), str(args->filename)); }"#,
 ];
 
 /// Programs both tools refuse.
