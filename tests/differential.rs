@@ -6,7 +6,8 @@
 //! - `WITH_PARAMS`: programs run with positional parameters;
 //! - `SCRIPTS`: programs spanning lines (preprocessor, C definitions, comments);
 //! - `TRACED`: programs that trace a workload this test runs on a thread named
-//!   `ebpfcdiff`, pinned to one CPU so events arrive in order under both tools;
+//!   `ebpfcdiff` (made unique per test process), pinned to one CPU so events arrive in
+//!   order under both tools;
 //! - `REJECTED`: programs both tools refuse (non-zero exit, nothing run).
 //!
 //! Maps are printed sorted by value; equal values would be printed in bpftrace's hash
@@ -277,7 +278,7 @@ const TRACED: &[&str] = &[
     r#"uretprobe:libc:getppid /comm == "ebpfcdiff"/ { @parent[retval == curtask->real_parent->tgid] = count(); }"#,
     r#"uprobe:libc:usleep /comm == "ebpfcdiff"/ { printf("usleep(%d) in %s\n", arg0, func); }"#,
     r#"tracepoint:syscalls:sys_enter_openat /comm == "ebpfcdiff" && str(args->filename) == "/etc/hostname"/ { @hostname = count(); }"#,
-    r#"tracepoint:syscalls:sys_enter_openat /strncmp(comm, "ebpfcdi", 7) == 0/ { @[comm] = count(); }"#,
+    r#"tracepoint:syscalls:sys_enter_openat /strncmp(comm, "ebpfcdiff", 14) == 0/ { @[comm] = count(); }"#,
     r#"tracepoint:syscalls:sys_enter_getppid /comm == "ebpfcdiff"/ { @s[tid] = nsecs; } tracepoint:syscalls:sys_exit_getppid /comm == "ebpfcdiff" && @s[tid] != 0/ { @later[nsecs > @s[tid]] = count(); delete(@s[tid]); }"#,
     r#"tracepoint:syscalls:sys_enter_openat /comm == "ebpfcdiff"/ { @ids[tid == pid, curtask->pid == tid, curtask->tgid == pid] = count(); }"#,
     r#"tracepoint:syscalls:sys_enter_openat /comm == "ebpfcdiff"/ { printf("%s\n", curtask->comm); }"#,
@@ -296,6 +297,7 @@ const TRACED: &[&str] = &[
     r#"tracepoint:syscalls:sys_enter_openat /comm == "ebpfcdiff"/ { @[kstack(2)] = count(); }"#,
     r#"tracepoint:syscalls:sys_enter_openat /comm == "ebpfcdiff"/ { printf("%s %d %d\n", curtask->nsproxy->uts_ns->name.sysname, args->dfd, args->mode); }"#,
     r#"tracepoint:syscalls:sys_enter_openat /comm == "ebpfcdiff"/ { printf("%-20s|%20s|\n", str(args->filename), str(args->filename)); }"#,
+    r#"uprobe:libc:open64 /comm == "ebpfcdiff"/ { printf("%s %d\n", str(arg0), arg1 & 3); }"#,
 ];
 
 /// Programs both tools refuse.
@@ -476,14 +478,20 @@ fn programs_both_refuse_are_refused() {
     });
 }
 
-/// What the `TRACED` programs see: a thread named `ebpfcdiff`, pinned to the first CPU
+/// The workload thread's name, `ebpfcdiff` and this process's pid, so that runs of this
+/// test in other processes are not traced; `TRACED` says `"ebpfcdiff"` for it.
+fn worker() -> String {
+    format!("ebpfcdiff{:05}", std::process::id() % 100_000)
+}
+
+/// What the `TRACED` programs see: a thread named [`worker`], pinned to the first CPU
 /// of this process's set, opens /etc/hostname 4 times, a missing file 3 times,
 /// /dev/zero twice and /dev/null once; writes 1, 10, 100 and 1000 bytes to /dev/null;
 /// reads 7, 70, 700 and 7000 bytes from /dev/zero; calls getppid() 5 times,
 /// usleep(1000) once and kill(itself, 0) twice.
 fn workload() {
     std::thread::Builder::new()
-        .name("ebpfcdiff".into())
+        .name(worker())
         .spawn(|| {
             pin_to_one_cpu();
             for _ in 0..4 {
@@ -538,8 +546,11 @@ fn pin_to_one_cpu() {
 fn traced(tool: &[&str], program: &str) -> Result<String, String> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static RUNS: AtomicUsize = AtomicUsize::new(0);
-    let stop = format!("ebpfcstop{}", RUNS.fetch_add(1, Ordering::Relaxed));
-    let program = format!("{program}\n{READY}").replace("\"ebpfcstop\"", &format!("\"{stop}\""));
+    let run = RUNS.fetch_add(1, Ordering::Relaxed);
+    let stop = format!("ebpfcs{:05}_{run}", std::process::id() % 100_000);
+    let program = format!("{program}\n{READY}")
+        .replace("\"ebpfcstop\"", &format!("\"{stop}\""))
+        .replace("\"ebpfcdiff\"", &format!("\"{}\"", worker()));
     let mut child = Command::new(tool[0])
         .args(&tool[1..])
         .args(["-e", &program])

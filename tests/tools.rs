@@ -219,6 +219,12 @@ fn total(out: &str, key: &str) -> u64 {
         .sum()
 }
 
+/// `name` followed by this process's pid, for a thread whose count must not include
+/// the same test running in another process.
+fn unique(name: &str) -> String {
+    format!("{name}{:05}", std::process::id() % 100_000)
+}
+
 fn me() -> String {
     std::process::id().to_string()
 }
@@ -314,7 +320,7 @@ fn execsnoop_shows_pid_parent_and_argv() {
 fn syscount_counts_by_number_and_process() {
     const CALLS: u64 = 100_000;
     let workload = || {
-        on_thread("ebpfcsys", || {
+        on_thread(&unique("ebpfcsys"), || {
             for _ in 0..CALLS {
                 unsafe { libc::getppid() };
             }
@@ -328,7 +334,7 @@ fn syscount_counts_by_number_and_process() {
         |_, _| true,
         |out, _| {
             assert!(out.contains("Top 10 processes:"), "{out}");
-            let by_name = total(out, "@process[ebpfcsys]");
+            let by_name = total(out, &format!("@process[{}]", unique("ebpfcsys")));
             assert!((CALLS..CALLS + 100).contains(&by_name), "{by_name}:\n{out}");
             let by_number = total(out, &format!("@syscall[{}]", libc::SYS_getppid));
             assert!(by_number >= CALLS, "{by_number}:\n{out}");
@@ -453,7 +459,7 @@ fn vfsstat_counts_syscalls_each_second() {
 #[test]
 fn pidpersec_counts_forks_and_parents() {
     let workload = || {
-        on_thread("ebpfcfork", || {
+        on_thread(&unique("ebpfcfork"), || {
             for _ in 0..20 {
                 Command::new("/bin/true").status().unwrap();
             }
@@ -466,7 +472,8 @@ fn pidpersec_counts_forks_and_parents() {
         workload,
         |_, _| true,
         |out, _| {
-            assert_eq!(total(out, "@parent[ebpfcfork]"), 20, "{out}");
+            let parent = format!("@parent[{}]", unique("ebpfcfork"));
+            assert_eq!(total(out, &parent), 20, "{out}");
             assert!(total(out, "@forks") >= 20, "{out}");
         },
     );
