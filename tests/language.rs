@@ -219,3 +219,23 @@ fn usdt_arguments_and_iterator_context() {
     );
     assert!(tasks.contains("@[kthreadd]: 1"), "{tasks}");
 }
+
+#[test]
+fn pton_str_truncation_params_and_tuple_keys() {
+    if !kernel_available("pton_str_truncation_params_and_tuple_keys") {
+        return;
+    }
+    let out = run(
+        &[],
+        r#"BEGIN { printf("%s %s [%s] [%s]\n", ntop(pton("10.1.2.3")), ntop(pton("::1")), str("abcdef", 3), str($1)); @[(1, "a")] = 1; exit(); }"#,
+    );
+    assert_eq!(out, "10.1.2.3 ::1 [abc] []\n\n\n@[1, a]: 1\n");
+    let mut args = vec!["-e"];
+    let program = r#"BEGIN { printf("[%s]\n", str($1)); exit(); }"#;
+    args.push(program);
+    args.push("7");
+    let with_param = ebpfc(&args);
+    assert_eq!(stdout(&with_param), "[7]\n\n\n");
+    let refused = ebpfc(&["--check", "-e", "BEGIN { @l = lhist(5, 0, 10, 20); }"]);
+    assert!(stderr(&refused).contains("lhist() step 20 is larger than the range 0..10"));
+}

@@ -153,7 +153,8 @@ fn field_type(ctype: &str, array: Option<u32>, size: u32, signed: bool) -> Field
     }
     let is_char = ctype.trim_start_matches("const ").trim() == "char";
     match array {
-        Some(_) if is_char => return FieldType::CharArray(size),
+        // `char[N]` and arrays of bytes (`__u8 daddr[4]`) are read as their bytes.
+        Some(len) if is_char || len == size => return FieldType::CharArray(size),
         Some(_) => return FieldType::Scalar(Type::U64),
         None => {}
     }
@@ -205,5 +206,15 @@ mod tests {
         assert_eq!(fields[1].offset, 24);
         assert_eq!(fields[2].ty, FieldType::CharArray(16));
         assert_eq!(fields[3].ty, FieldType::DataLoc);
+    }
+
+    #[test]
+    fn byte_arrays_are_read_as_bytes() {
+        let fields = parse_format(
+            "\tfield:__u8 daddr[4];\toffset:36;\tsize:4;\tsigned:0;\n\
+             \tfield:__u32 ids[2];\toffset:40;\tsize:8;\tsigned:0;\n",
+        );
+        assert_eq!(fields[0].ty, FieldType::CharArray(4));
+        assert_ne!(fields[1].ty, FieldType::CharArray(8));
     }
 }

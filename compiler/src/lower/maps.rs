@@ -129,8 +129,16 @@ impl Lower<'_> {
             None => vec![],
         };
         let (offsets, _) = tuple_layout(&fields);
-        for ((val, ty), off) in vals.iter().zip(&fields).zip(offsets) {
-            self.store_val(Base::Slot(slot), off as i32, val, ty);
+        match (vals, &sig.key) {
+            // `@[(a, b)]`: one tuple value laid out as the key `@[a, b]`.
+            ([whole @ Val::Bytes(_, Type::Tuple(_))], Some(key)) if fields.len() > 1 => {
+                self.store_val(Base::Slot(slot), 0, whole, key);
+            }
+            _ => {
+                for ((val, ty), off) in vals.iter().zip(&fields).zip(offsets) {
+                    self.store_val(Base::Slot(slot), off as i32, val, ty);
+                }
+            }
         }
         if let Some(idx) = bucket {
             let off = (size - 8) as i32;
@@ -389,6 +397,11 @@ impl Lower<'_> {
     fn lhist_params(&mut self, args: &[Expr], span: Span) -> Option<(i64, i64, i64)> {
         let consts: Vec<Option<i64>> = args.iter().map(|a| self.const_int(a)).collect();
         match consts.as_slice() {
+            [Some(min), Some(max), Some(step)] if *step > max - min && max > min => {
+                let msg = format!("lhist() step {step} is larger than the range {min}..{max}");
+                self.error(msg, span, "step too large");
+                None
+            }
             [Some(min), Some(max), Some(step)] if *step > 0 && max > min && *min >= 0 => {
                 Some((*min, *max, *step))
             }

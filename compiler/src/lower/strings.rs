@@ -6,7 +6,7 @@ use super::{Lower, Val};
 use crate::helpers;
 use crate::ir::{AluOp, Arg, Base, Cmp, Inst, Operand, SlotId, VReg};
 use crate::types::Type;
-use ebpfc_parser::ast::Expr;
+use ebpfc_parser::ast::{Expr, ExprKind};
 use ebpfc_parser::span::Span;
 use ebpfc_stdlib::meta;
 
@@ -146,9 +146,18 @@ impl Lower<'_> {
             );
             return Val::Void;
         }
+        if let ExprKind::Positional(n) = &args[0].kind {
+            let text = self
+                .module
+                .params
+                .get(*n as usize - 1)
+                .cloned()
+                .unwrap_or_default();
+            return self.str_literal(&text);
+        }
         let value = self.expr(&args[0]);
         let (ptr, ty) = match value {
-            Val::Str(..) => return value,
+            Val::Str(slot, size) => return self.truncated(slot, size, args.get(1)),
             Val::Scalar(op, ty) => (op, ty),
             other => {
                 self.error(
@@ -194,6 +203,27 @@ impl Lower<'_> {
                 self.read_str_from(ptr, Operand::Reg(size), STRING_SIZE, user)
             }
         }
+    }
+
+    /// `str(s, n)` of a string: its first `n` bytes (`n` a literal), else the string.
+    fn truncated(&mut self, slot: SlotId, size: u32, len: Option<&Expr>) -> Val {
+        let Some(n) = len.and_then(|l| self.const_int(l)).filter(|n| *n >= 0) else {
+            return Val::Str(slot, size);
+        };
+        let n = (n as u32).min(size);
+        let own = self.b.slot(n + 1);
+        let total = self.b.slot_size(own);
+        self.b.zero(Base::Slot(own), 0, total);
+        for i in 0..n as i32 {
+            let byte = self.load_byte(slot, i);
+            self.b.emit(Inst::Store {
+                base: Base::Slot(own),
+                offset: i,
+                size: 1,
+                value: Operand::Reg(byte),
+            });
+        }
+        Val::Str(own, n + 1)
     }
 
     /// Untyped pointers of syscall tracepoints, uprobes and USDT point into user memory.

@@ -23,6 +23,7 @@ impl Lower<'_> {
     pub(super) fn value_function(&mut self, name: &str, args: &[Expr], span: Span) -> Option<Val> {
         Some(match name {
             "ntop" => self.ntop(args, span),
+            "pton" => self.pton(args, span),
             "buf" => self.buf(args, span),
             "kstack" | "ustack" => self.stack_call(name == "ustack", args, span),
             "ksym" | "usym" => self.sym(name == "usym", args, span),
@@ -114,6 +115,35 @@ impl Lower<'_> {
         };
         self.store(slot, 0, 8, family.unwrap_or(Operand::Imm(guessed)));
         Val::Bytes(slot, Type::Inet)
+    }
+
+    /// `pton("1.2.3.4")`: the address's bytes (4 or 16), parsed now.
+    fn pton(&mut self, args: &[Expr], span: Span) -> Val {
+        let Some(ExprKind::Str(text)) = args.first().map(|a| &a.kind).filter(|_| args.len() == 1)
+        else {
+            self.error(
+                "pton() takes an address as a string literal",
+                span,
+                "in this call",
+            );
+            return Val::Void;
+        };
+        let bytes = match text.parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V4(a)) => a.octets().to_vec(),
+            Ok(std::net::IpAddr::V6(a)) => a.octets().to_vec(),
+            Err(_) => {
+                let msg = format!("'{text}' is not an IPv4 or IPv6 address");
+                self.error(msg, args[0].span, "not an address");
+                return Val::Void;
+            }
+        };
+        let slot = self.b.slot(bytes.len() as u32 + 1);
+        let len = self.b.slot_size(slot);
+        self.b.zero(Base::Slot(slot), 0, len);
+        for (i, b) in bytes.iter().enumerate() {
+            self.store(slot, i as i32, 1, Operand::Imm(i64::from(*b)));
+        }
+        Val::Str(slot, bytes.len() as u32)
     }
 
     /// `buf(ptr [, len])`: up to 64 bytes read from `ptr`; a length that is not a
