@@ -239,3 +239,15 @@ fn pton_str_truncation_params_and_tuple_keys() {
     let refused = ebpfc(&["--check", "-e", "BEGIN { @l = lhist(5, 0, 10, 20); }"]);
     assert!(stderr(&refused).contains("lhist() step 20 is larger than the range 0..10"));
 }
+
+#[test]
+fn variables_hold_structs_in_kernel_memory() {
+    if !kernel_available("variables_hold_structs_in_kernel_memory") {
+        return;
+    }
+    let out = run(
+        &[],
+        r#"BEGIN { $c = curtask->cred->uid; $s = curtask->se; printf("%d %d\n", $c.val, $s.on_rq <= 1); exit(); }"#,
+    );
+    assert_eq!(out, "0 1\n\n\n");
+}

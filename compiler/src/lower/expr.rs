@@ -2,7 +2,7 @@
 //! division, shifts and comparisons), string comparison, variables, map reads, field
 //! access on tracepoint `args`, casts, and short-circuit conditions.
 
-use super::{Lower, Val, Var};
+use super::{Lower, Val};
 use crate::ir::{AluOp, BlockId, Cmp, Inst, Operand, Term, VReg};
 use crate::types::Type;
 use ebpfc_parser::ast::{BinOp, Expr, ExprKind, SizeOfArg, UnaryOp};
@@ -105,9 +105,7 @@ impl Lower<'_> {
 
     fn variable(&mut self, name: &str, e: &Expr) -> Val {
         match self.vars.get(name) {
-            Some(Var::Scalar(r, ty)) => Val::Scalar(Operand::Reg(*r), ty.clone()),
-            Some(Var::Str(slot, size)) => Val::Str(*slot, *size),
-            Some(Var::Bytes(slot, ty)) => Val::Bytes(*slot, ty.clone()),
+            Some(var) => var.value(),
             None => {
                 self.error(
                     format!("variable {name} is used before it is assigned"),

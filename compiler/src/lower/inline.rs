@@ -133,12 +133,7 @@ impl Lower<'_> {
         }
         self.b.jump_to(exit);
         self.expansions.pop();
-        match self.vars.remove(&result) {
-            Some(Var::Scalar(r, ty)) => Val::Scalar(crate::ir::Operand::Reg(r), ty),
-            Some(Var::Str(slot, size)) => Val::Str(slot, size),
-            Some(Var::Bytes(slot, ty)) => Val::Bytes(slot, ty),
-            None => Val::Void,
-        }
+        self.vars.remove(&result).map_or(Val::Void, |v| v.value())
     }
 
     /// Lowers a block; if it ends in an expression statement, that expression's value.

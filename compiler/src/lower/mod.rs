@@ -129,6 +129,24 @@ enum Var {
     Scalar(VReg, Type),
     Str(SlotId, u32),
     Bytes(SlotId, Type),
+    /// A struct or array in kernel or user memory: its address.
+    Mem(VReg, Type, bool),
+}
+
+impl Var {
+    /// The value the variable holds.
+    fn value(&self) -> Val {
+        match self {
+            Var::Scalar(r, ty) => Val::Scalar(Operand::Reg(*r), ty.clone()),
+            Var::Str(slot, size) => Val::Str(*slot, *size),
+            Var::Bytes(slot, ty) => Val::Bytes(*slot, ty.clone()),
+            Var::Mem(r, ty, user) => Val::Mem {
+                addr: Operand::Reg(*r),
+                ty: ty.clone(),
+                user: *user,
+            },
+        }
+    }
 }
 
 /// Lowers one probe body for one target.

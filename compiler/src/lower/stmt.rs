@@ -127,6 +127,13 @@ impl Lower<'_> {
                 let r = self.copy_reg(op);
                 self.vars.insert(name.to_string(), Var::Scalar(r, ty));
             }
+            (None, Val::Mem { addr, ty, user }) => {
+                let r = self.copy_reg(addr);
+                self.vars.insert(name.to_string(), Var::Mem(r, ty, user));
+            }
+            (Some(Var::Mem(r, ty, _)), Val::Mem { addr, ty: from, .. }) if ty == from => {
+                self.b.emit(Inst::Mov { dst: r, src: addr });
+            }
             (None, Val::Str(slot, size)) => {
                 let own = self.b.slot(size);
                 let len = self.b.slot_size(own);
@@ -161,7 +168,7 @@ impl Lower<'_> {
                 let had = match existing {
                     Var::Scalar(_, ty) => ty.to_string(),
                     Var::Str(_, size) => format!("string[{size}]"),
-                    Var::Bytes(_, ty) => ty.to_string(),
+                    Var::Bytes(_, ty) | Var::Mem(_, ty, _) => ty.to_string(),
                 };
                 let msg = format!(
                     "variable {name} holds {had}, it cannot be assigned {}",
