@@ -59,13 +59,9 @@ const SIGNALS: &[(&str, i64)] = &[
 ];
 
 impl Lower<'_> {
-    /// `system(fmt, ...)`, `signal(sig)`, `override(rc)`.
+    /// `system(fmt, ...)`, `signal(sig)`, `override(rc)` (the catalogue has already
+    /// checked `--unsafe`).
     pub(super) fn unsafe_action(&mut self, name: &str, args: &[Expr], span: Span) -> Val {
-        if !self.module.allow_unsafe {
-            let msg = format!("{name}() is an unsafe action; run with --unsafe to allow it");
-            self.error(msg, span, "needs --unsafe");
-            return Val::Void;
-        }
         match name {
             "system" => self.system(args, span),
             "signal" => self.signal(args, span),

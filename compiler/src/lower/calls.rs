@@ -10,14 +10,8 @@ use crate::probes::CtxKind;
 use crate::types::{tuple_layout, Type};
 use ebpfc_parser::ast::{Expr, ExprKind};
 use ebpfc_parser::span::Span;
-use ebpfc_stdlib::meta;
+use ebpfc_stdlib::{catalogue, meta};
 
-/// Builtin variable names, for suggestions.
-pub const BUILTINS: &[&str] = &[
-    "pid", "tid", "uid", "gid", "comm", "nsecs", "cpu", "args", "jiffies", "rand", "retval",
-    "probe", "func", "curtask", "cgroup", "cpid", "kstack", "ustack", "elapsed", "numaid", "ctx",
-    "arg0", "arg1", "arg2", "arg3", "arg4", "arg5",
-];
 /// Offsets in x86-64 `struct pt_regs` of the argument registers (di, si, dx, cx, r8, r9).
 const PT_REGS_ARGS: [i32; 6] = [112, 104, 96, 88, 72, 64];
 /// Offset in x86-64 `struct pt_regs` of the return value register (ax).
@@ -247,6 +241,11 @@ impl Lower<'_> {
 
     /// A function call used as an expression or statement.
     pub(super) fn call(&mut self, name: &str, args: &[Expr], span: Span) -> Val {
+        if let Some(f) = catalogue::function(name) {
+            if let Some(refused) = self.refuse_call(f, args.len(), span) {
+                return refused;
+            }
+        }
         if let Some(v) = self.map_function(name, args, span) {
             return v;
         }
@@ -267,14 +266,20 @@ impl Lower<'_> {
             "uptr" | "kptr" => self.address_space(name == "uptr", args, span),
             "strftime" => self.strftime(args, span),
             "cgroupid" => self.cgroupid(args, span),
-            "count" | "sum" | "min" | "max" | "avg" | "stats" | "hist" | "lhist" => {
+            _ if catalogue::function(name)
+                .is_some_and(|f| f.kind == catalogue::Kind::Aggregation) =>
+            {
                 let msg = format!("{name}() can only be assigned to a map, as in @x = {name}(...)");
                 self.error(msg, span, "aggregation outside a map assignment");
                 Val::Void
             }
             _ => {
+                let names = catalogue::FUNCTIONS.iter().map(|f| f.name);
+                let hint = crate::suggest::did_you_mean(name, names)
+                    .map(|h| format!("; did you mean '{h}'?"))
+                    .unwrap_or_default();
                 self.error(
-                    format!("unknown function '{name}'"),
+                    format!("unknown function '{name}'{hint}"),
                     span,
                     "unknown function",
                 );
@@ -328,6 +333,27 @@ impl Lower<'_> {
         ];
         let result = self.b.call(helpers::RINGBUF_OUTPUT, args);
         self.count_lost(result);
+    }
+
+    /// The value of a call the catalogue refuses (wrong number of arguments, or an unsafe
+    /// action without `--unsafe`); `None` when it may go on.
+    fn refuse_call(&mut self, f: &catalogue::Function, given: usize, span: Span) -> Option<Val> {
+        let refusal = match f.arity_error(given) {
+            Some(msg) => (msg, "in this call"),
+            None if f.unsafe_action && !self.module.allow_unsafe => (
+                format!(
+                    "{}() is an unsafe action; run with --unsafe to allow it",
+                    f.name
+                ),
+                "needs --unsafe",
+            ),
+            None => return None,
+        };
+        self.error(refusal.0, span, refusal.1);
+        Some(match f.kind {
+            catalogue::Kind::Value => Val::zero(),
+            _ => Val::Void,
+        })
     }
 
     /// Looks up key 0 of a one-entry array map (counters, scratch, start time).

@@ -464,16 +464,15 @@ impl Lower<'_> {
     }
 
     fn unknown_identifier(&mut self, name: &str, span: Span) -> Val {
-        let index = name.strip_prefix("sarg").or(name.strip_prefix("arg"));
-        let is_arg = index.is_some_and(|n| n.parse::<u8>().is_ok());
-        if super::calls::BUILTINS.contains(&name) || is_arg {
+        if ebpfc_stdlib::catalogue::is_variable(name) {
             let msg = format!("{name} is not available in {} probes", self.target.name);
             self.error(msg, span, "not available here");
             return Val::zero();
         }
-        let hint = crate::suggest::did_you_mean(name, super::calls::BUILTINS.iter().copied())
-            .map(|s| format!("; did you mean '{s}'?"))
-            .unwrap_or_default();
+        let hint =
+            crate::suggest::did_you_mean(name, ebpfc_stdlib::catalogue::VARIABLES.iter().copied())
+                .map(|s| format!("; did you mean '{s}'?"))
+                .unwrap_or_default();
         let msg = format!("unknown identifier '{name}'{hint}");
         self.error(msg, span, "unknown");
         Val::zero()

@@ -6,10 +6,6 @@ use crate::ir::{Base, Inst, Term};
 use ebpfc_parser::ast::{BinOp, Block, Expr, ExprKind, ForIter, Stmt, StmtKind};
 use ebpfc_parser::span::Span;
 
-const AGGREGATIONS: &[&str] = &[
-    "count", "sum", "min", "max", "avg", "stats", "hist", "lhist",
-];
-
 impl Lower<'_> {
     pub(super) fn block(&mut self, block: &Block) {
         for stmt in &block.stmts {
@@ -91,7 +87,8 @@ impl Lower<'_> {
         if let (ExprKind::Map { name, keys }, None, ExprKind::Call { name: func, args }) =
             (&target.kind, op, &value.kind)
         {
-            if AGGREGATIONS.contains(&func.node.as_str()) {
+            let kind = ebpfc_stdlib::catalogue::function(&func.node).map(|f| f.kind);
+            if kind == Some(ebpfc_stdlib::catalogue::Kind::Aggregation) {
                 return self.aggregate(&self.map_name(name), keys, &func.node, args, span);
             }
         }
