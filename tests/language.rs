@@ -251,3 +251,15 @@ fn variables_hold_structs_in_kernel_memory() {
     );
     assert_eq!(out, "0 1\n\n\n");
 }
+
+#[test]
+fn username_prints_the_users_name() {
+    if !kernel_available("username_prints_the_users_name") {
+        return;
+    }
+    let out = run(
+        &[],
+        r#"BEGIN { printf("%s\n", username); @[username] = count(); exit(); }"#,
+    );
+    assert_eq!(out, "root\n\n\n@[root]: 1\n");
+}

@@ -47,6 +47,8 @@ pub enum Type {
     /// A CLOCK_MONOTONIC time printed as wall-clock time with strftime format number
     /// `format` of the module's strings (`strftime()`).
     Time { format: u32 },
+    /// A uid printed as its user name (`username`).
+    Username,
     /// The `args` structure of the current probe.
     Args,
     /// No value (statements, `exit()`, `printf()`).
@@ -81,6 +83,7 @@ impl Type {
                 | Type::Stack { .. }
                 | Type::Sym { .. }
                 | Type::Time { .. }
+                | Type::Username
                 | Type::Tuple(_)
         )
     }
@@ -102,7 +105,8 @@ impl Type {
             | Type::Buf { .. }
             | Type::Stack { .. }
             | Type::Sym { .. }
-            | Type::Time { .. } => self.to_meta().size(),
+            | Type::Time { .. }
+            | Type::Username => self.to_meta().size(),
             Type::Args | Type::Void => 0,
         }
     }
@@ -114,7 +118,7 @@ impl Type {
             Type::Ptr { .. } => 8,
             Type::Tuple(fields) => fields.iter().map(Type::align).max().unwrap_or(1),
             Type::Str { .. } | Type::Inet | Type::Buf { .. } | Type::Stack { .. } => 8,
-            Type::Sym { .. } | Type::Time { .. } => 8,
+            Type::Sym { .. } | Type::Time { .. } | Type::Username => 8,
             Type::Struct(s) => natural_align(s.size),
             Type::Array { elem, .. } => elem.align(),
             Type::Args | Type::Void => 1,
@@ -150,6 +154,7 @@ impl Type {
             },
             Type::Sym { user } => meta::Ty::Sym { user: *user },
             Type::Time { format } => meta::Ty::Time { format: *format },
+            Type::Username => meta::Ty::Username,
             Type::Tuple(fields) => {
                 let (offsets, size) = tuple_layout(fields);
                 let fields = fields
@@ -251,6 +256,7 @@ impl fmt::Display for Type {
             Type::Stack { user, .. } => write!(f, "{}stack", if *user { "u" } else { "k" }),
             Type::Sym { user } => write!(f, "{}sym", if *user { "u" } else { "k" }),
             Type::Time { .. } => write!(f, "timestamp"),
+            Type::Username => write!(f, "username"),
             Type::Args => write!(f, "args"),
             Type::Void => write!(f, "none"),
         }

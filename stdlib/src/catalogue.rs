@@ -97,8 +97,8 @@ pub const FUNCTIONS: &[Function] = &[
 /// Every builtin variable (`argN` and `sargN` stand for `arg0`, `arg1`, ...).
 pub const VARIABLES: &[&str] = &[
     "pid", "tid", "uid", "gid", "comm", "nsecs", "elapsed", "cpu", "numaid", "jiffies", "rand",
-    "cgroup", "curtask", "ctx", "cpid", "retval", "func", "probe", "args", "kstack", "ustack",
-    "arg0", "arg1", "arg2", "arg3", "arg4", "arg5", "sarg0", "sarg1", "sarg2",
+    "cgroup", "curtask", "ctx", "cpid", "username", "retval", "func", "probe", "args", "kstack",
+    "ustack", "arg0", "arg1", "arg2", "arg3", "arg4", "arg5", "sarg0", "sarg1", "sarg2",
 ];
 
 /// The builtin function called `name`.

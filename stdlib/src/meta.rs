@@ -197,6 +197,9 @@ pub enum Ty {
     /// `bpf_ktime_get_ns`) at 0; 8 bytes. Printed as the wall-clock time at that moment,
     /// formatted with the strftime format `Metadata::strings[format]`.
     Time { format: u32 },
+    /// `username`: the u64 uid at 0; 8 bytes. Printed as the user's name from
+    /// /etc/passwd, or the uid when it has none.
+    Username,
 }
 
 /// A typed field at a byte offset.
@@ -291,7 +294,7 @@ impl Ty {
             Ty::Inet => 24,
             Ty::Buf { size } => 8 + size.div_ceil(8) * 8,
             Ty::Stack { .. } | Ty::Sym { .. } => 16,
-            Ty::Time { .. } => 8,
+            Ty::Time { .. } | Ty::Username => 8,
         }
     }
 }

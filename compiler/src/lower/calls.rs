@@ -87,6 +87,23 @@ impl Lower<'_> {
             }
             "args" if self.has_args() => Some(Val::Args),
             "ctx" => self.iter_ctx(),
+            "username" => {
+                let r = self.b.call(helpers::GET_CURRENT_UID_GID, vec![]);
+                let slot = self.b.slot(8);
+                self.b.emit(Inst::Store {
+                    base: Base::Slot(slot),
+                    offset: 0,
+                    size: 4,
+                    value: Operand::Reg(r),
+                });
+                self.b.emit(Inst::Store {
+                    base: Base::Slot(slot),
+                    offset: 4,
+                    size: 4,
+                    value: Operand::Imm(0),
+                });
+                Some(Val::Bytes(slot, Type::Username))
+            }
             "curtask" => {
                 let ty = self.task_pointer();
                 scalar(self.b.call(helpers::GET_CURRENT_TASK, vec![]), ty)

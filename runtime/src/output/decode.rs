@@ -119,6 +119,7 @@ impl Datum {
                 Datum::Stack(resolve::stack(*user, *frames, bytes, offset, syms))
             }
             Ty::Sym { user } => Datum::Str(resolve::sym(*user, bytes, offset, syms)),
+            Ty::Username => Datum::Str(resolve::username(read_u64(bytes, offset, 8))),
             Ty::Time { format } => {
                 let ns = read_u64(bytes, offset, 8);
                 let text = syms.time(*format, ns);

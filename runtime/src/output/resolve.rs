@@ -161,3 +161,36 @@ pub(super) fn stack_text(frames: Option<&[String]>, indent: usize, out: &mut Vec
         out.push(b'\n');
     }
 }
+
+/// The name /etc/passwd gives uid `uid`, or the uid itself.
+pub(super) fn username(uid: u64) -> Vec<u8> {
+    use std::sync::OnceLock;
+    static PASSWD: OnceLock<String> = OnceLock::new();
+    let passwd = PASSWD.get_or_init(|| std::fs::read_to_string("/etc/passwd").unwrap_or_default());
+    user_named(passwd, uid)
+        .map_or_else(|| uid.to_string(), str::to_string)
+        .into_bytes()
+}
+
+/// The user name of `uid` in passwd-format `text`.
+fn user_named(text: &str, uid: u64) -> Option<&str> {
+    text.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        let id = fields.nth(1)?.parse::<u64>().ok()?;
+        (id == uid).then_some(name)
+    })
+}
+
+#[cfg(test)]
+mod passwd_tests {
+    use super::user_named;
+
+    #[test]
+    fn names_come_from_the_third_field() {
+        let text = "root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534::/:/bin/false\n";
+        assert_eq!(user_named(text, 65534), Some("nobody"));
+        assert_eq!(user_named(text, 0), Some("root"));
+        assert_eq!(user_named(text, 7), None);
+    }
+}

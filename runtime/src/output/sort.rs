@@ -55,7 +55,7 @@ fn field_order(ty: &Ty, a: &[u8], b: &[u8], offset: usize) -> Ordering {
             let size = usize::from(*size);
             read_u64(a, offset, size).cmp(&read_u64(b, offset, size))
         }
-        Ty::Time { .. } => read_u64(a, offset, 8).cmp(&read_u64(b, offset, 8)),
+        Ty::Time { .. } | Ty::Username => read_u64(a, offset, 8).cmp(&read_u64(b, offset, 8)),
         Ty::Str { size } => {
             let size = *size as usize;
             read_cstr(a, offset, size).cmp(&read_cstr(b, offset, size))
