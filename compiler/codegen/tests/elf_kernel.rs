@@ -6,6 +6,7 @@
 //! instead when `EBPFC_REQUIRE_KERNEL=1`.
 
 mod common;
+mod kernel;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -15,6 +16,7 @@ use aya::programs::Program;
 use aya::Ebpf;
 use common::{sample_spec, HASH_MAP, RINGBUF};
 use ebpfc_codegen::elf::write_object;
+use kernel::is_root;
 use object::{Object, ObjectSection};
 
 const BPFTOOL_PATHS: &[&str] = &["/usr/sbin/bpftool", "/usr/bin/bpftool", "/sbin/bpftool"];
@@ -36,15 +38,6 @@ fn kernel_env(test: &str, need_root: bool) -> Option<PathBuf> {
     );
     let _ = std::io::stderr().write_all(banner.as_bytes());
     None
-}
-
-fn is_root() -> bool {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let euid = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|ids| ids.split_whitespace().nth(1).map(str::to_owned));
-    euid.as_deref() == Some("0")
 }
 
 fn object_file() -> tempfile::NamedTempFile {

@@ -6,11 +6,13 @@
 
 #![cfg(feature = "llvm")]
 
+mod kernel;
+
 use aya_obj::Object;
 use ebpfc_codegen::Backend;
 use ebpfc_compiler::ir::Module;
 use ebpfc_compiler::tracefs::TraceFs;
-use std::io::Write;
+use kernel::{kernel_available, load_all};
 use std::path::{Path, PathBuf};
 
 /// Programs beyond the snapshot cases: BPF's division, modulo and shift semantics.
@@ -196,46 +198,6 @@ fn spills_past_the_stack_limit_are_a_user_error() {
         matches!(err, ebpfc_codegen::CodegenError::User(_)) && message.contains("'spiller'"),
         "{message}"
     );
-}
-
-/// Whether kernel tests can run; announces a skip, or panics under `EBPFC_REQUIRE_KERNEL=1`.
-fn kernel_available(test: &str) -> bool {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let root = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|ids| ids.split_whitespace().nth(1))
-        == Some("0");
-    if root {
-        return true;
-    }
-    if std::env::var("EBPFC_REQUIRE_KERNEL").as_deref() == Ok("1") {
-        panic!("{test}: not running as root, and EBPFC_REQUIRE_KERNEL=1");
-    }
-    let banner = format!("\n*** SKIPPED {test}: not running as root ***\n");
-    let _ = std::io::stderr().write_all(banner.as_bytes());
-    false
-}
-
-/// Loads every program of `object` into the kernel; fentry/fexit programs are skipped
-/// (the kernel refuses them under lockdown).
-fn load_all(name: &str, object: &[u8]) -> Result<usize, String> {
-    use aya::programs::Program;
-    let mut ebpf = aya::Ebpf::load(object).map_err(|e| format!("{name}: {e}"))?;
-    let mut loaded = 0;
-    for (program, p) in ebpf.programs_mut() {
-        let result = match p {
-            Program::RawTracePoint(p) => p.load(),
-            Program::TracePoint(p) => p.load(),
-            Program::PerfEvent(p) => p.load(),
-            Program::KProbe(p) => p.load(),
-            Program::UProbe(p) => p.load(),
-            _ => continue,
-        };
-        result.map_err(|e| format!("{name}/{program}: {e:?}"))?;
-        loaded += 1;
-    }
-    Ok(loaded)
 }
 
 #[test]
