@@ -16,9 +16,11 @@ mod values;
 
 use std::collections::{BTreeMap, HashMap};
 
-use ebpfc_stdlib::meta::{Field, MapInfo, MapKind, Ty};
+use ebpfc_stdlib::meta::{Field, Format, MapInfo, MapKind, Ty, EVENT_PRINTF};
 
-use super::{render_maps, MapDump, NoSymbols, OutputFormat, RawEntry, Symbol, Symbols};
+use super::{
+    render_maps, render_printf, MapDump, NoSymbols, OutputFormat, RawEntry, Symbol, Symbols,
+};
 
 /// A map and the raw entries read from it.
 type Dump = (MapInfo, Vec<RawEntry>);
@@ -218,4 +220,29 @@ impl Symbols for FakeSymbols {
 fn padded(mut bytes: Vec<u8>, size: u32) -> Vec<u8> {
     bytes.resize(size as usize, 0);
     bytes
+}
+
+/// A printf event: the format and a record of the event id then 8-aligned arguments.
+fn event(template: &str, args: &[(Ty, Vec<u8>)]) -> (Format, Vec<u8>) {
+    let mut record = EVENT_PRINTF.to_le_bytes().to_vec();
+    let mut fields = Vec::new();
+    for (ty, bytes) in args {
+        fields.push(Field {
+            offset: record.len() as u32,
+            ty: ty.clone(),
+        });
+        record.extend(padded(bytes.clone(), ty.size().next_multiple_of(8)));
+    }
+    let format = Format {
+        template: template.to_string(),
+        args: fields,
+        system: false,
+    };
+    (format, record)
+}
+
+/// The text a printf event of `template` with `args` prints.
+fn printf_text(template: &str, args: &[(Ty, Vec<u8>)], syms: &dyn Symbols) -> String {
+    let (fmt, record) = event(template, args);
+    render_printf(OutputFormat::Text, &fmt, &record, syms)
 }

@@ -2,10 +2,9 @@
 //! with bpftrace's output. The stack map and symbol tables are [`FakeSymbols`] holding
 //! the frames bpftrace printed.
 
-use ebpfc_stdlib::meta::{Field, Format, MapKind, Ty, EVENT_PRINTF};
+use ebpfc_stdlib::meta::{MapKind, Ty};
 
 use super::*;
-use crate::output::render_printf;
 
 /// Kernel functions bpftrace printed in the captures, at made-up addresses.
 const KERNEL: [(u64, &str); 8] = [
@@ -164,25 +163,6 @@ fn unknown_stack_ids_print_nothing() {
         render(OutputFormat::Json, &truncated, &NoSymbols),
         "{\"type\": \"map\", \"data\": {\"@s\": \"\"}}\n"
     );
-}
-
-/// One printf argument per `(type, bytes)`, each 8-aligned after the event id.
-fn printf_text(template: &str, args: &[(Ty, Vec<u8>)], syms: &dyn Symbols) -> String {
-    let mut record = EVENT_PRINTF.to_le_bytes().to_vec();
-    let mut fields = Vec::new();
-    for (ty, bytes) in args {
-        fields.push(Field {
-            offset: record.len() as u32,
-            ty: ty.clone(),
-        });
-        record.extend(padded(bytes.clone(), ty.size().next_multiple_of(8)));
-    }
-    let format = Format {
-        template: template.to_string(),
-        args: fields,
-        system: false,
-    };
-    render_printf(OutputFormat::Text, &format, &record, syms)
 }
 
 /// `printf("[%s]\n", kstack(2))` in the getppid tracepoint printed the frames indented

@@ -4,7 +4,7 @@
 
 use std::net::Ipv6Addr;
 
-use ebpfc_stdlib::meta::{Field, Format, MapKind, Ty, EVENT_JOIN, EVENT_PRINTF};
+use ebpfc_stdlib::meta::{MapKind, Ty, EVENT_JOIN};
 
 use super::*;
 use crate::output::resolve::ipv6_text;
@@ -177,30 +177,6 @@ fn symbol_maps() {
         scalar_sym("@z", &kernel, sym(0, 0)),
     ];
     check_with(&dumps, captured!("sym"), &syms);
-}
-
-/// A printf event: the format and a record of the event id then 8-aligned arguments.
-fn event(template: &str, args: &[(Ty, Vec<u8>)]) -> (Format, Vec<u8>) {
-    let mut record = EVENT_PRINTF.to_le_bytes().to_vec();
-    let mut fields = Vec::new();
-    for (ty, bytes) in args {
-        fields.push(Field {
-            offset: record.len() as u32,
-            ty: ty.clone(),
-        });
-        record.extend(padded(bytes.clone(), ty.size().next_multiple_of(8)));
-    }
-    let format = Format {
-        template: template.to_string(),
-        args: fields,
-        system: false,
-    };
-    (format, record)
-}
-
-fn printf_text(template: &str, args: &[(Ty, Vec<u8>)], syms: &dyn Symbols) -> String {
-    let (fmt, record) = event(template, args);
-    render_printf(OutputFormat::Text, &fmt, &record, syms)
 }
 
 fn b(data: &[u8]) -> (Ty, Vec<u8>) {
