@@ -189,14 +189,7 @@ mod llvm {
         if !kernel_available("every_example_loads_on_llvm") {
             return;
         }
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-        let mut examples: Vec<_> = std::fs::read_dir(dir)
-            .expect("examples/ exists")
-            .map(|e| e.expect("readable entry").path())
-            .filter(|p| p.extension().is_some_and(|e| e == "bt"))
-            .collect();
-        examples.sort();
-        for file in examples {
+        for file in bt_files("examples") {
             run("llvm", &["--dry-run", file.to_str().unwrap()]);
         }
     }

@@ -83,14 +83,7 @@ const EXPECTED: &[(&str, &[&str], &[&str])] = &[
 ];
 
 fn examples() -> Vec<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("examples/ exists")
-        .map(|e| e.expect("readable entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "bt"))
-        .collect();
-    files.sort();
-    files
+    bt_files("examples")
 }
 
 fn file_name(path: &std::path::Path) -> String {

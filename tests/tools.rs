@@ -38,15 +38,10 @@ fn tool_path(name: &str) -> PathBuf {
 }
 
 fn tool_names() -> Vec<String> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("stdlib/tools");
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .expect("stdlib/tools/ exists")
-        .map(|e| e.expect("readable entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "bt"))
+    bt_files("stdlib/tools")
+        .iter()
         .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
+        .collect()
 }
 
 /// The backends every tool runs on.

@@ -131,3 +131,15 @@ pub fn run_with_workload(args: &[&str], program: &str, workload: impl FnOnce()) 
     assert!(child.wait().expect("ebpfc exits").success(), "{args:?}");
     rest
 }
+
+/// The `.bt` files of folder `dir` (relative to the repository root), sorted.
+pub fn bt_files(dir: &str) -> Vec<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("readable entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "bt"))
+        .collect();
+    files.sort();
+    files
+}
