@@ -419,22 +419,28 @@ impl Lower<'_> {
                 return Val::zero();
             }
         };
-        let (op, _) = self.scalar(inner);
-        if let Operand::Imm(v) = op {
-            return Val::Scalar(
-                Operand::Imm(truncate(v, size, signed)),
-                Type::Int { size, signed },
-            );
+        let (op, from) = self.scalar(inner);
+        self.convert_int(Val::Scalar(op, from), &Type::Int { size, signed })
+    }
+
+    /// A scalar converted to integer type `to`, truncated and extended as a cast does
+    /// (folded when it is a constant); other values are returned as they are.
+    pub(super) fn convert_int(&mut self, v: Val, to: &Type) -> Val {
+        let (Val::Scalar(op, _), Type::Int { size, signed }) = (&v, to) else {
+            return v;
+        };
+        if let Operand::Imm(c) = op {
+            return Val::Scalar(Operand::Imm(truncate(*c, *size, *signed)), to.clone());
         }
+        let src = self.b.reg(*op);
         let dst = self.b.vreg();
-        let src = self.b.reg(op);
         self.b.emit(Inst::Ext {
             dst,
             src,
-            size,
-            signed,
+            size: *size,
+            signed: *signed,
         });
-        Val::Scalar(Operand::Reg(dst), Type::Int { size, signed })
+        Val::Scalar(Operand::Reg(dst), to.clone())
     }
 
     /// `sizeof(type)` / `sizeof(expr)`.

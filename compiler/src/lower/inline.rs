@@ -181,21 +181,4 @@ impl Lower<'_> {
             .cloned()
             .unwrap_or_else(|| name.to_string())
     }
-
-    /// A scalar converted to integer type `to` (truncated and extended as a cast does).
-    pub(super) fn convert_int(&mut self, v: Val, to: &crate::types::Type) -> Val {
-        use crate::ir::{Inst, Operand};
-        let (Val::Scalar(op, _), crate::types::Type::Int { size, signed }) = (&v, to) else {
-            return v;
-        };
-        let src = self.b.reg(*op);
-        let dst = self.b.vreg();
-        self.b.emit(Inst::Ext {
-            dst,
-            src,
-            size: *size,
-            signed: *signed,
-        });
-        Val::Scalar(Operand::Reg(dst), to.clone())
-    }
 }
