@@ -138,7 +138,8 @@ impl Lower<'_> {
         }
     }
 
-    fn probe_read(&mut self, user: bool) -> helpers::Helper {
+    /// The helper that reads user or kernel memory.
+    pub(super) fn probe_read(&self, user: bool) -> helpers::Helper {
         if user {
             helpers::PROBE_READ_USER
         } else {

@@ -209,11 +209,7 @@ impl Lower<'_> {
 
     /// Reads `len` bytes at `ptr` into the data of the buffer in `slot`.
     fn read_into(&mut self, slot: SlotId, len: Operand, ptr: Operand, user: bool) {
-        let helper = if user {
-            helpers::PROBE_READ_USER
-        } else {
-            helpers::PROBE_READ_KERNEL
-        };
+        let helper = self.probe_read(user);
         let args = vec![Arg::Slot(slot, 8), Arg::Val(len), Arg::Val(ptr)];
         self.b.call(helper, args);
     }
