@@ -145,21 +145,9 @@ mod llvm {
         assert_eq!(lines("llvm"), want);
     }
 
-    /// The `PROGRAMS` list of `tests/differential.rs`, read from its source: one raw string
-    /// literal per line.
+    /// The `PROGRAMS` list of `tests/differential.rs`.
     fn differential_programs() -> Vec<&'static str> {
-        const SOURCE: &str = include_str!("differential.rs");
-        let list = SOURCE
-            .split_once("const PROGRAMS")
-            .and_then(|(_, rest)| rest.split_once("\n];"))
-            .map(|(list, _)| list)
-            .expect("differential.rs declares PROGRAMS");
-        list.lines()
-            .filter_map(|l| {
-                let l = l.trim();
-                l.strip_prefix("r#\"")?.strip_suffix("\"#,")
-            })
-            .collect()
+        program_list(include_str!("differential/programs.txt"))
     }
 
     #[test]

@@ -41,7 +41,11 @@ pub enum Type {
     /// Raw bytes from `buf()`, at most `size` of them.
     Buf { size: u32 },
     /// A stack trace id from `kstack`/`ustack`, printed as up to `frames` frames.
-    Stack { user: bool, frames: u32 },
+    Stack {
+        user: bool,
+        frames: u32,
+        mode: meta::StackMode,
+    },
     /// An address printed as its symbol (`ksym()`, `usym()`).
     Sym { user: bool },
     /// A CLOCK_MONOTONIC time printed as wall-clock time with strftime format number
@@ -49,6 +53,13 @@ pub enum Type {
     Time { format: u32 },
     /// A uid printed as its user name (`username`).
     Username,
+    /// An errno printed as its message (`strerror()`).
+    Errno,
+    /// A cgroup id printed as its paths in the hierarchies matching string `filter` of
+    /// the module's strings (`cgroup_path()`).
+    CgroupPath { filter: u32 },
+    /// Six bytes printed as a MAC address (`macaddr()`).
+    Mac,
     /// The `args` structure of the current probe.
     Args,
     /// No value (statements, `exit()`, `printf()`).
@@ -84,6 +95,9 @@ impl Type {
                 | Type::Sym { .. }
                 | Type::Time { .. }
                 | Type::Username
+                | Type::Errno
+                | Type::CgroupPath { .. }
+                | Type::Mac
                 | Type::Tuple(_)
         )
     }
@@ -106,7 +120,10 @@ impl Type {
             | Type::Stack { .. }
             | Type::Sym { .. }
             | Type::Time { .. }
-            | Type::Username => self.to_meta().size(),
+            | Type::Username
+            | Type::Errno
+            | Type::CgroupPath { .. }
+            | Type::Mac => self.to_meta().size(),
             Type::Args | Type::Void => 0,
         }
     }
@@ -119,6 +136,7 @@ impl Type {
             Type::Tuple(fields) => fields.iter().map(Type::align).max().unwrap_or(1),
             Type::Str { .. } | Type::Inet | Type::Buf { .. } | Type::Stack { .. } => 8,
             Type::Sym { .. } | Type::Time { .. } | Type::Username => 8,
+            Type::Errno | Type::CgroupPath { .. } | Type::Mac => 8,
             Type::Struct(s) => natural_align(s.size),
             Type::Array { elem, .. } => elem.align(),
             Type::Args | Type::Void => 1,
@@ -148,13 +166,17 @@ impl Type {
             Type::Str { size } => meta::Ty::Str { size: *size },
             Type::Inet => meta::Ty::Inet,
             Type::Buf { size } => meta::Ty::Buf { size: *size },
-            Type::Stack { user, frames } => meta::Ty::Stack {
+            Type::Stack { user, frames, mode } => meta::Ty::Stack {
                 user: *user,
                 frames: *frames,
+                mode: *mode,
             },
             Type::Sym { user } => meta::Ty::Sym { user: *user },
             Type::Time { format } => meta::Ty::Time { format: *format },
             Type::Username => meta::Ty::Username,
+            Type::Errno => meta::Ty::Errno,
+            Type::CgroupPath { filter } => meta::Ty::CgroupPath { filter: *filter },
+            Type::Mac => meta::Ty::Mac,
             Type::Tuple(fields) => {
                 let (offsets, size) = tuple_layout(fields);
                 let fields = fields
@@ -257,6 +279,9 @@ impl fmt::Display for Type {
             Type::Sym { user } => write!(f, "{}sym", if *user { "u" } else { "k" }),
             Type::Time { .. } => write!(f, "timestamp"),
             Type::Username => write!(f, "username"),
+            Type::Errno => write!(f, "strerror"),
+            Type::CgroupPath { .. } => write!(f, "cgroup_path"),
+            Type::Mac => write!(f, "macaddr"),
             Type::Args => write!(f, "args"),
             Type::Void => write!(f, "none"),
         }

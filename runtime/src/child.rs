@@ -17,13 +17,15 @@ pub struct PausedChild {
 }
 
 impl PausedChild {
-    /// Spawns `command` (split on whitespace, looked up in `PATH`), held before exec.
+    /// Spawns `command` (split into words as a shell splits them, quotes included;
+    /// the program looked up in `PATH`), held before exec.
     pub fn spawn(command: &str) -> Result<Self, RuntimeError> {
-        let mut argv: Vec<String> = command.split_whitespace().map(str::to_string).collect();
         let fail = |reason: String| RuntimeError::Command {
             command: command.to_string(),
             reason,
         };
+        let mut argv =
+            shlex::split(command).ok_or_else(|| fail("its quotes are not balanced".to_string()))?;
         let Some(program) = argv.first() else {
             return Err(fail("the command is empty".to_string()));
         };
@@ -94,5 +96,13 @@ mod tests {
         let status = child.child.wait().unwrap();
         assert!(status.success());
         assert!(child.exited());
+    }
+
+    #[test]
+    fn quoted_words_stay_whole() {
+        let mut child = PausedChild::spawn("sh -c 'exit 3'").unwrap();
+        child.release();
+        assert_eq!(child.child.wait().unwrap().code(), Some(3));
+        assert!(PausedChild::spawn("sh -c 'exit 3").is_err());
     }
 }

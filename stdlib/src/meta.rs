@@ -188,8 +188,13 @@ pub enum Ty {
     Buf { size: u32 },
     /// `kstack` / `ustack`: i64 stack id (into `Metadata::stack_map`) at 0, and for
     /// user stacks the u64 pid at 8 (for symbols); 16 bytes. At most `frames` frames are
-    /// printed, one symbol+offset per line.
-    Stack { user: bool, frames: u32 },
+    /// printed, one line per frame as `mode` says.
+    Stack {
+        user: bool,
+        frames: u32,
+        #[serde(default)]
+        mode: StackMode,
+    },
     /// `ksym(addr)` / `usym(addr)`: u64 address at 0, and for user addresses the u64 pid
     /// at 8; 16 bytes. Printed as the name of the symbol holding the address.
     Sym { user: bool },
@@ -200,6 +205,29 @@ pub enum Ty {
     /// `username`: the u64 uid at 0; 8 bytes. Printed as the user's name from
     /// /etc/passwd, or the uid when it has none.
     Username,
+    /// `strerror(n)`: the i64 errno at 0; 8 bytes. Printed as the C library's message.
+    Errno,
+    /// `cgroup_path(id, filter)`: the u64 cgroup id at 0; 8 bytes. Printed as
+    /// `name:path` for each cgroup hierarchy whose name (`unified` for cgroup2, the mount
+    /// directory's name for cgroup1) matches the wildcard `Metadata::strings[filter]` and
+    /// holds the cgroup, cgroup2 first, then cgroup1 by name, joined by commas.
+    CgroupPath { filter: u32 },
+    /// `macaddr(mac)`: six bytes at 0; 8 bytes. Printed as `AA:BB:CC:DD:EE:FF`.
+    Mac,
+}
+
+/// How the frames of a stack are printed (`kstack(perf)`, ...).
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum StackMode {
+    /// `symbol+offset`, indented by spaces.
+    #[default]
+    Bpftrace,
+    /// A tab, the hex address, then `symbol+offset` (and ` (module)` for user frames),
+    /// as `perf script` prints frames.
+    Perf,
+    /// The hex address alone, not indented.
+    Raw,
 }
 
 /// A typed field at a byte offset.
@@ -295,6 +323,7 @@ impl Ty {
             Ty::Buf { size } => 8 + size.div_ceil(8) * 8,
             Ty::Stack { .. } | Ty::Sym { .. } => 16,
             Ty::Time { .. } | Ty::Username => 8,
+            Ty::Errno | Ty::CgroupPath { .. } | Ty::Mac => 8,
         }
     }
 }

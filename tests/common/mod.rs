@@ -143,3 +143,11 @@ pub fn bt_files(dir: &str) -> Vec<std::path::PathBuf> {
     files.sort();
     files
 }
+
+/// The programs of a list file: one per line, blank lines skipped.
+pub fn program_list(text: &'static str) -> Vec<&'static str> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect()
+}

@@ -120,8 +120,10 @@ impl Lower<'_> {
             )),
             "retval" => self.retval(),
             "numaid" => scalar(self.b.call(helpers::GET_NUMA_NODE_ID, vec![]), Type::U32),
-            "kstack" => Some(self.stack(false, super::values::MAX_FRAMES)),
-            "ustack" => Some(self.stack(true, super::values::MAX_FRAMES)),
+            "kstack" | "ustack" => {
+                let frames = super::values::MAX_FRAMES;
+                Some(self.stack(name == "ustack", frames, meta::StackMode::Bpftrace))
+            }
             "elapsed" => Some(self.elapsed()),
             _ => self.arg_n(name),
         }
@@ -267,6 +269,9 @@ impl Lower<'_> {
             return v;
         }
         if let Some(v) = self.value_function(name, args, span) {
+            return v;
+        }
+        if let Some(v) = self.userfmt_function(name, args, span) {
             return v;
         }
         if let Some(v) = self.user_call(name, args, span) {

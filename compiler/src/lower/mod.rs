@@ -18,6 +18,7 @@ mod scratch;
 mod stmt;
 mod strings;
 mod tuples;
+mod userfmt;
 mod values;
 
 use crate::builder::FnBuilder;

@@ -28,6 +28,7 @@ impl Lower<'_> {
             "kstack" | "ustack" => self.stack_call(name == "ustack", args, span),
             "ksym" | "usym" => self.sym(name == "usym", args, span),
             "kaddr" => self.kaddr(args, span),
+            "uaddr" => self.uaddr(args, span),
             "bswap" => self.bswap(args, span),
             "cat" => self.cat(args, span),
             "join" => self.join(args, span),
@@ -214,31 +215,34 @@ impl Lower<'_> {
         self.b.call(helper, args);
     }
 
-    /// `kstack`, `kstack(N)`, `ustack(N)`.
+    /// `kstack`, `kstack(N)`, `ustack(mode, N)`, with mode `bpftrace`, `perf` or `raw`.
     fn stack_call(&mut self, user: bool, args: &[Expr], span: Span) -> Val {
         if !self.arity(if user { "ustack" } else { "kstack" }, args, 0..=2, span) {
             return Val::Void;
         }
         let mut frames = MAX_FRAMES;
+        let mut mode = meta::StackMode::Bpftrace;
         for a in args {
             match (&a.kind, self.const_int(a)) {
-                (ExprKind::Ident(mode), _) if mode == "bpftrace" => {}
+                (ExprKind::Ident(name), _) if name == "bpftrace" => {}
+                (ExprKind::Ident(name), _) if name == "perf" => mode = meta::StackMode::Perf,
+                (ExprKind::Ident(name), _) if name == "raw" => mode = meta::StackMode::Raw,
                 (_, Some(n)) if (1..=i64::from(MAX_FRAMES)).contains(&n) => frames = n as u32,
                 _ => {
                     let msg = format!(
-                        "expected a frame count from 1 to {MAX_FRAMES} or the mode 'bpftrace'"
+                        "expected a frame count from 1 to {MAX_FRAMES} or a mode: bpftrace, perf or raw"
                     );
                     self.error(msg, a.span, "bad stack argument");
                 }
             }
         }
-        self.stack(user, frames)
+        self.stack(user, frames, mode)
     }
 
     /// The current kernel or user stack as a stack id (and pid, for user stacks).
-    pub(super) fn stack(&mut self, user: bool, frames: u32) -> Val {
+    pub(super) fn stack(&mut self, user: bool, frames: u32, mode: meta::StackMode) -> Val {
         self.module.uses_stacks = true;
-        let ty = Type::Stack { user, frames };
+        let ty = Type::Stack { user, frames, mode };
         let slot = self.value_slot(&ty);
         let flags = if user { USER_STACK } else { 0 };
         let map = self.module.stack_map;
@@ -309,6 +313,51 @@ impl Lower<'_> {
                 Val::zero()
             }
         }
+    }
+
+    /// `uaddr("name")`: the address the probed binary's symbol table gives data object
+    /// `name`, as a user pointer to an unsigned integer of the object's size (1, 2, 4 or
+    /// 8 bytes; else 8). Uprobes and USDT only.
+    fn uaddr(&mut self, args: &[Expr], span: Span) -> Val {
+        let Some(ExprKind::Str(name)) = args.first().map(|a| &a.kind).filter(|_| args.len() == 1)
+        else {
+            let msg = "uaddr() takes one string literal, the symbol's name";
+            self.error(msg, span, "in this call");
+            return Val::zero();
+        };
+        let path = match &self.target.attach {
+            meta::Attach::Uprobe { path, .. } | meta::Attach::Usdt { path, .. } => path.clone(),
+            _ => {
+                let msg = "uaddr() can only be used in uprobe, uretprobe and usdt probes";
+                self.error(msg, span, "not in a user-space probe");
+                return Val::zero();
+            }
+        };
+        let symbol = match crate::probes::elfsyms::data_symbol(&path, name) {
+            Ok(Some(found)) => found,
+            Ok(None) => {
+                let msg = format!("{path} has no data symbol '{name}'");
+                self.error(msg, args[0].span, "unknown symbol");
+                return Val::zero();
+            }
+            Err(msg) => {
+                self.error(msg, args[0].span, "cannot look it up");
+                return Val::zero();
+            }
+        };
+        let size = match symbol.size {
+            n @ (1 | 2 | 4) => n as u8,
+            _ => 8,
+        };
+        let pointee = Type::Int {
+            size,
+            signed: false,
+        };
+        let ty = Type::Ptr {
+            pointee: Box::new(pointee),
+            user: true,
+        };
+        Val::Scalar(Operand::Imm(symbol.address as i64), ty)
     }
 
     /// `bswap(x)`: the bytes of `x` (1, 2, 4 or 8 of them, as its type says) reversed.

@@ -157,6 +157,31 @@ impl ElfSymbols {
     }
 }
 
+/// A data object (`STT_OBJECT`) defined in an ELF file: its address as the file gives it
+/// (`st_value`) and its size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataSymbol {
+    pub address: u64,
+    pub size: u64,
+}
+
+/// The data object `name` of the ELF file at `path`, from `.symtab` or `.dynsym`.
+pub fn data_symbol(path: &str, name: &str) -> Result<Option<DataSymbol>, String> {
+    use object::{Object, ObjectSymbol, SymbolKind};
+    let data = std::fs::read(Path::new(path)).map_err(|e| format!("cannot read {path}: {e}"))?;
+    let file = object::File::parse(&*data).map_err(|e| format!("cannot read {path}: {e}"))?;
+    let found = file
+        .symbols()
+        .chain(file.dynamic_symbols())
+        .filter(|s| s.kind() == SymbolKind::Data && !s.is_undefined())
+        .find(|s| s.name() == Ok(name))
+        .map(|s| DataSymbol {
+            address: s.address(),
+            size: s.size(),
+        });
+    Ok(found)
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -266,6 +291,21 @@ mod tests {
         bytes.truncate(bytes.len().min(4096));
         let _ = ElfSymbols::parse(&bytes);
     }
+
+    #[test]
+    fn finds_data_objects_but_not_functions() {
+        let exe = std::env::current_exe().expect("test binary path");
+        let path = exe.display().to_string();
+        let found = data_symbol(&path, "DATA_SYMBOL_PROBE").expect("an ELF file");
+        let found = found.expect("the static is in the symbol table");
+        assert_eq!(found.size, 8);
+        assert_eq!(data_symbol(&path, "main"), Ok(None));
+        assert!(data_symbol("/nonexistent", "x").is_err());
+    }
+
+    #[no_mangle]
+    #[used]
+    static DATA_SYMBOL_PROBE: u64 = 7;
 
     #[test]
     fn reads_this_test_binary() {

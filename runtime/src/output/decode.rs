@@ -23,7 +23,7 @@ pub(super) enum Datum {
     /// The data of a `buf()` value, printed escaped (`resolve::hex_buffer`).
     Buf(Vec<u8>),
     /// The frames of a stack; `None` when no stack was taken (printed as nothing).
-    Stack(Option<Vec<String>>),
+    Stack(Option<resolve::Frames>),
 }
 
 /// A map value with all CPUs combined.
@@ -115,11 +115,17 @@ impl Datum {
             ),
             Ty::Inet => Datum::Str(resolve::inet(bytes, offset)),
             Ty::Buf { size } => Datum::Buf(resolve::buf(bytes, offset, *size)),
-            Ty::Stack { user, frames } => {
-                Datum::Stack(resolve::stack(*user, *frames, bytes, offset, syms))
+            Ty::Stack { user, frames, mode } => {
+                Datum::Stack(resolve::stack((*user, *frames, *mode), bytes, offset, syms))
             }
             Ty::Sym { user } => Datum::Str(resolve::sym(*user, bytes, offset, syms)),
             Ty::Username => Datum::Str(resolve::username(read_u64(bytes, offset, 8))),
+            Ty::Errno => Datum::Str(resolve::errno_text(read_i64(bytes, offset))),
+            Ty::Mac => Datum::Str(resolve::mac(bytes, offset)),
+            Ty::CgroupPath { filter } => {
+                let id = read_u64(bytes, offset, 8);
+                Datum::Str(syms.cgroup_path(*filter, id).unwrap_or_default())
+            }
             Ty::Time { format } => {
                 let ns = read_u64(bytes, offset, 8);
                 let text = syms.time(*format, ns);

@@ -1,5 +1,6 @@
 //! The values whose printed form is not in their bytes alone, decoded and formatted as
-//! bpftrace 0.17 prints them: `ntop()` addresses, `buf()` contents, stacks and symbols.
+//! bpftrace 0.17 prints them: `ntop()` addresses, `buf()` contents, stacks and symbols,
+//! user names, `strerror()` messages and `macaddr()` addresses.
 //!
 //! Invariants: nothing here fails; a field cut short reads as zeros, a stack id that
 //! cannot be looked up prints as nothing (bpftrace prints an empty string), and an
@@ -7,6 +8,8 @@
 //! lowercase hex).
 
 use std::net::{Ipv4Addr, Ipv6Addr};
+
+use ebpfc_stdlib::meta::StackMode;
 
 use super::decode::{read_i64, read_u64};
 use super::symbols::{Symbol, Symbols};
@@ -81,16 +84,24 @@ pub(super) fn hex_buffer(data: &[u8], mode: HexMode) -> Vec<u8> {
     out
 }
 
+/// The printed lines of a stack.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Frames {
+    pub lines: Vec<String>,
+    /// Whether each line is indented by the context's indentation (else it is
+    /// printed as it is).
+    pub indented: bool,
+}
+
 /// The frames of a `kstack`/`ustack` value at `offset` (i64 stack id, then the u64 pid
-/// of user stacks), at most `limit` of them, each as `symbol+offset` or its address;
-/// `None` when the id is negative (no stack was taken) or not in the stack map.
+/// of user stacks), at most `limit` of them, each formatted as `mode` says; `None`
+/// when the id is negative (no stack was taken) or not in the stack map.
 pub(super) fn stack(
-    user: bool,
-    limit: u32,
+    (user, limit, mode): (bool, u32, StackMode),
     bytes: &[u8],
     offset: usize,
     syms: &dyn Symbols,
-) -> Option<Vec<String>> {
+) -> Option<Frames> {
     let id = read_i64(bytes, offset);
     if id < 0 {
         return None;
@@ -105,11 +116,32 @@ pub(super) fn stack(
     } else {
         ips.iter().map(|&ip| syms.kernel_symbol(ip)).collect()
     };
-    let frames = ips.iter().zip(found).map(|(&ip, symbol)| match symbol {
-        Some(Symbol { name, offset }) => format!("{name}+{offset}"),
-        None => address_text(ip),
-    });
-    Some(frames.collect())
+    let lines = ips
+        .iter()
+        .zip(found)
+        .map(|(&ip, symbol)| frame_line(ip, symbol, user, mode));
+    Some(Frames {
+        lines: lines.collect(),
+        indented: mode == StackMode::Bpftrace,
+    })
+}
+
+/// One frame as `mode` prints it.
+fn frame_line(ip: u64, symbol: Option<Symbol>, user: bool, mode: StackMode) -> String {
+    let named = symbol.as_ref().map(|s| format!("{}+{}", s.name, s.offset));
+    match mode {
+        StackMode::Bpftrace => named.unwrap_or_else(|| address_text(ip)),
+        StackMode::Raw => format!("{ip:x}"),
+        StackMode::Perf => {
+            let name = named.unwrap_or_else(|| address_text(ip));
+            let module = symbol.and_then(|s| s.module);
+            match (user, module) {
+                (false, _) => format!("\t{ip:x} {name}"),
+                (true, Some(module)) => format!("\t{ip:x} {name} ({module})"),
+                (true, None) => format!("\t{ip:x} {name} ([unknown])"),
+            }
+        }
+    }
 }
 
 /// The text of a `ksym`/`usym` value at `offset` (u64 address, then the u64 pid of user
@@ -149,15 +181,17 @@ pub(super) fn address_text(addr: u64) -> String {
 }
 
 /// Appends a stack as bpftrace prints it: nothing for a missing stack, else a newline
-/// and one line per frame indented by `indent` spaces.
-pub(super) fn stack_text(frames: Option<&[String]>, indent: usize, out: &mut Vec<u8>) {
+/// and one line per frame, indented by `indent` spaces where the mode indents.
+pub(super) fn stack_text(frames: Option<&Frames>, indent: usize, out: &mut Vec<u8>) {
     let Some(frames) = frames else {
         return;
     };
     out.push(b'\n');
-    for frame in frames {
-        out.resize(out.len() + indent, b' ');
-        out.extend_from_slice(frame.as_bytes());
+    for line in &frames.lines {
+        if frames.indented {
+            out.resize(out.len() + indent, b' ');
+        }
+        out.extend_from_slice(line.as_bytes());
         out.push(b'\n');
     }
 }
@@ -182,9 +216,42 @@ fn user_named(text: &str, uid: u64) -> Option<&str> {
     })
 }
 
+/// The C library's message for errno `n` (`strerror()`).
+pub(super) fn errno_text(n: i64) -> Vec<u8> {
+    let Ok(code) = i32::try_from(n) else {
+        return format!("Unknown error {n}").into_bytes();
+    };
+    let mut buf = [0u8; 256];
+    // SAFETY: `buf` is writable for its whole length, which is passed along.
+    let rc = unsafe { libc::strerror_r(code, buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return format!("Unknown error {n}").into_bytes();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    buf[..end].to_vec()
+}
+
+/// Six bytes at `offset` as a MAC address: uppercase hex pairs joined by colons.
+pub(super) fn mac(bytes: &[u8], offset: usize) -> Vec<u8> {
+    let byte = |i: usize| bytes.get(offset + i).copied().unwrap_or(0);
+    let parts: Vec<String> = (0..6).map(|i| format!("{:02X}", byte(i))).collect();
+    parts.join(":").into_bytes()
+}
+
 #[cfg(test)]
 mod passwd_tests {
-    use super::user_named;
+    use super::{errno_text, mac, user_named};
+
+    #[test]
+    fn errno_and_mac_texts() {
+        assert_eq!(errno_text(1), b"Operation not permitted");
+        assert_eq!(errno_text(2), b"No such file or directory");
+        assert_eq!(errno_text(1 << 40), b"Unknown error 1099511627776");
+        assert_eq!(
+            mac(&[0x2f, 0x65, 0x74, 0x63, 0xa, 0xff, 9, 9], 0),
+            b"2F:65:74:63:0A:FF"
+        );
+    }
 
     #[test]
     fn names_come_from_the_third_field() {

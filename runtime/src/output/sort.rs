@@ -55,7 +55,9 @@ fn field_order(ty: &Ty, a: &[u8], b: &[u8], offset: usize) -> Ordering {
             let size = usize::from(*size);
             read_u64(a, offset, size).cmp(&read_u64(b, offset, size))
         }
-        Ty::Time { .. } | Ty::Username => read_u64(a, offset, 8).cmp(&read_u64(b, offset, 8)),
+        Ty::Time { .. } | Ty::Username | Ty::Errno | Ty::CgroupPath { .. } => {
+            read_u64(a, offset, 8).cmp(&read_u64(b, offset, 8))
+        }
         Ty::Str { size } => {
             let size = *size as usize;
             read_cstr(a, offset, size).cmp(&read_cstr(b, offset, size))
@@ -63,7 +65,7 @@ fn field_order(ty: &Ty, a: &[u8], b: &[u8], offset: usize) -> Ordering {
         Ty::Tuple { fields, .. } => fields.iter().fold(Ordering::Equal, |acc, f| {
             acc.then_with(|| field_order(&f.ty, a, b, offset + f.offset as usize))
         }),
-        Ty::Inet | Ty::Buf { .. } | Ty::Stack { .. } | Ty::Sym { .. } => {
+        Ty::Inet | Ty::Buf { .. } | Ty::Stack { .. } | Ty::Sym { .. } | Ty::Mac => {
             let size = ty.size() as usize;
             field_bytes(a, offset, size).cmp(field_bytes(b, offset, size))
         }

@@ -12,6 +12,8 @@
 pub struct Symbol {
     pub name: String,
     pub offset: u64,
+    /// The file holding a user symbol, as the process maps it.
+    pub module: Option<String>,
 }
 
 /// Answers the renderer's questions about stacks and addresses.
@@ -29,6 +31,12 @@ pub trait Symbols {
     /// The text of `strftime(fmt, ns)`: `ns` of CLOCK_MONOTONIC as the local wall-clock
     /// time, formatted with string `format` of the metadata (`%f` is microseconds).
     fn time(&self, _format: u32, _ns: u64) -> Option<Vec<u8>> {
+        None
+    }
+
+    /// The text of `cgroup_path(id, filter)`, `filter` being string `filter` of the
+    /// metadata.
+    fn cgroup_path(&self, _filter: u32, _id: u64) -> Option<Vec<u8>> {
         None
     }
 }

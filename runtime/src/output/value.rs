@@ -27,7 +27,7 @@ impl Datum {
             Datum::Unsigned(v) => out.extend_from_slice(v.to_string().as_bytes()),
             Datum::Str(bytes) => out.extend_from_slice(bytes),
             Datum::Buf(data) => out.extend(resolve::hex_buffer(data, HexMode::Ascii)),
-            Datum::Stack(frames) => resolve::stack_text(frames.as_deref(), indent, out),
+            Datum::Stack(frames) => resolve::stack_text(frames.as_ref(), indent, out),
             Datum::Tuple(items) => {
                 out.push(b'(');
                 for (i, item) in items.iter().enumerate() {

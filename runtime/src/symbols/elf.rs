@@ -138,6 +138,7 @@ impl ElfSymbols {
         Some(Symbol {
             name: found.name.to_string(),
             offset: vaddr - found.start,
+            module: None,
         })
     }
 }
@@ -238,7 +239,8 @@ mod tests {
             t.resolve_vaddr(0x401205),
             Some(Symbol {
                 name: "later".into(),
-                offset: 5
+                offset: 5,
+                module: None,
             })
         );
     }
@@ -264,7 +266,8 @@ mod tests {
             t.resolve_file_offset(0x1508),
             Some(Symbol {
                 name: "f".into(),
-                offset: 8
+                offset: 8,
+                module: None,
             })
         );
         assert_eq!(t.resolve_file_offset(0x500), None);

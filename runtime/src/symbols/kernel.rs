@@ -43,6 +43,7 @@ impl KernelSymbols {
         Some(Symbol {
             name: self.names[index].to_string(),
             offset: addr - self.addrs[index],
+            module: None,
         })
     }
 }
@@ -91,7 +92,8 @@ garbage line
             table.resolve(0xffffffff816bab75),
             Some(Symbol {
                 name: "vfs_read".into(),
-                offset: 5
+                offset: 5,
+                module: None,
             })
         );
         assert_eq!(table.resolve(1), None);

@@ -2,7 +2,8 @@
 //! ([`Symbols`]): frames from the object's stack map, kernel symbols from
 //! `/proc/kallsyms` ([`kernel`]), user symbols from each process's mappings ([`user`])
 //! and the ELF files behind them ([`elf`]), and `strftime()` texts from the metadata's
-//! formats ([`clock`]).
+//! formats ([`clock`]), and `cgroup_path()` texts from the mounted cgroup hierarchies
+//! ([`cgroup`]).
 //!
 //! Invariants: `/proc/kallsyms` is read at most once per session, when a kernel address
 //! is first resolved; each mapped file's symbols are read at most once per session (a
@@ -10,6 +11,7 @@
 //! read afresh for every question, so the addresses of a process that has exited print
 //! as addresses, as bpftrace prints them.
 
+mod cgroup;
 mod clock;
 mod elf;
 mod kernel;
@@ -109,7 +111,9 @@ impl Symbols for SessionSymbols {
             .map(|&addr| {
                 mappings.iter().find_map(|m| {
                     let offset = m.file_offset(addr)?;
-                    self.file(m).resolve_file_offset(offset)
+                    let symbol = self.file(m).resolve_file_offset(offset)?;
+                    let module = Some(m.path.display().to_string());
+                    Some(Symbol { module, ..symbol })
                 })
             })
             .collect()
@@ -118,6 +122,11 @@ impl Symbols for SessionSymbols {
     fn time(&self, format: u32, ns: u64) -> Option<Vec<u8>> {
         let format = self.strings.get(usize::try_from(format).ok()?)?;
         self.clock.as_ref()?.format(format, ns)
+    }
+
+    fn cgroup_path(&self, filter: u32, id: u64) -> Option<Vec<u8>> {
+        let filter = self.strings.get(usize::try_from(filter).ok()?)?;
+        Some(cgroup::paths(id, filter))
     }
 }
 

@@ -178,6 +178,9 @@ fn without_blank_lines(text: &str) -> String {
         .collect()
 }
 
+/// The file every fake user symbol is in.
+const LIBC: &str = "/usr/lib/x86_64-linux-gnu/libc.so.6";
+
 /// Stacks and symbols from fixed tables: a symbol holds every address from its start up
 /// to the next symbol's start (user symbols: for `size` bytes).
 #[derive(Default)]
@@ -198,6 +201,7 @@ impl Symbols for FakeSymbols {
         Some(Symbol {
             name: name.to_string(),
             offset: addr - start,
+            module: None,
         })
     }
 
@@ -210,6 +214,7 @@ impl Symbols for FakeSymbols {
                 (addr - start < *size).then(|| Symbol {
                     name: name.to_string(),
                     offset: addr - start,
+                    module: Some(LIBC.to_string()),
                 })
             })
             .collect()

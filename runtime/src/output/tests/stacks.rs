@@ -2,7 +2,7 @@
 //! with bpftrace's output. The stack map and symbol tables are [`FakeSymbols`] holding
 //! the frames bpftrace printed.
 
-use ebpfc_stdlib::meta::{MapKind, Ty};
+use ebpfc_stdlib::meta::{MapKind, StackMode, Ty};
 
 use super::*;
 
@@ -51,11 +51,16 @@ fn kstack(frames: u32) -> Ty {
     Ty::Stack {
         user: false,
         frames,
+        mode: StackMode::Bpftrace,
     }
 }
 
 fn ustack(frames: u32) -> Ty {
-    Ty::Stack { user: true, frames }
+    Ty::Stack {
+        user: true,
+        frames,
+        mode: StackMode::Bpftrace,
+    }
 }
 
 /// `key` followed by a u64 of 5, as `@k[kstack(2), 5]` keys are laid out.
@@ -145,6 +150,52 @@ fn missing_stacks_and_ties() {
     ];
     let text = include_str!("bpftrace/stack2.text");
     assert_eq!(render(OutputFormat::Text, &dumps, &syms), text);
+}
+
+/// `tracepoint:syscalls:sys_enter_clock_nanosleep /comm == "sleep"/ {
+/// printf("%s", ustack(perf, 4)); @[kstack(perf, 2)] = count(); ... }` printed perf-style
+/// frames: a tab, the hex address, the symbol, and the module of user frames (or
+/// `[unknown]`); `raw` frames are bare hex addresses.
+#[test]
+fn perf_and_raw_stack_modes() {
+    let pid = 4242;
+    let mut syms = symbols();
+    syms.stacks.insert(5, vec![0x7fbecc877503, 0x94bc20]);
+    syms.user
+        .insert(pid, [(0x7fbecc8774e0, (64, "clock_nanosleep"))].into());
+    let perf = |user| Ty::Stack {
+        user,
+        frames: 4,
+        mode: StackMode::Perf,
+    };
+    let args = [(perf(true), stack(5, u64::from(pid)))];
+    assert_eq!(
+        printf_text("%s", &args, &syms),
+        "\n\t7fbecc877503 clock_nanosleep+35 (/usr/lib/x86_64-linux-gnu/libc.so.6)\n\
+         \t94bc20 0x94bc20 ([unknown])\n"
+    );
+    syms.stacks.insert(
+        3,
+        vec![k("perf_syscall_enter", 397), k("syscall_trace_enter", 384)],
+    );
+    let dumps = vec![(
+        agg("@", MapKind::Count, Some(perf(false))),
+        vec![entry(stack(3, 0), vec![i(1), i(0)])],
+    )];
+    assert_eq!(
+        render(OutputFormat::Text, &dumps, &syms),
+        "\n\n@[\n\tffffffff8110018d perf_syscall_enter+397\n\
+         \tffffffff81200180 syscall_trace_enter+384\n]: 1\n"
+    );
+    let raw = Ty::Stack {
+        user: false,
+        frames: 1,
+        mode: StackMode::Raw,
+    };
+    assert_eq!(
+        printf_text("[%s]", &[(raw, stack(3, 0))], &syms),
+        "[\nffffffff8110018d\n]"
+    );
 }
 
 /// A stack id the stack map does not have prints as nothing, like a negative one.
