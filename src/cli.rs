@@ -163,6 +163,7 @@ pub fn run(args: &Args) -> Result<u8, Failure> {
         record_types: matches!(args.dump, Some(Stage::Typed)),
         check_only: args.check,
         allow_unsafe: args.allow_unsafe,
+        source: Some((source.name.clone(), source.text.clone())),
     };
     let module = ebpfc_compiler::compile_with(&program, &TraceFs::system(), &options)
         .map_err(|e| compile_failure(e, &source))?;

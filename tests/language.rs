@@ -1,6 +1,6 @@
 //! Builtins and values end to end on the live kernel, each program's output compared
 //! with what bpftrace prints for it: tuples, `print(value)`, string functions and
-//! ternaries, `ntop`, `buf`, `bswap`, `system` behind `--unsafe`.
+//! ternaries, `ntop`, `buf`, `bswap`, `system` behind `--unsafe`, `errorf`/`warnf`.
 
 mod common;
 
@@ -262,4 +262,21 @@ fn username_prints_the_users_name() {
         r#"BEGIN { printf("%s\n", username); @[username] = count(); exit(); }"#,
     );
     assert_eq!(out, "root\n\n\n@[root]: 1\n");
+}
+
+#[test]
+fn errorf_and_warnf_write_located_messages_to_stderr() {
+    if !kernel_available("errorf_and_warnf_write_located_messages_to_stderr") {
+        return;
+    }
+    let program = r#"BEGIN { errorf("bad %d, %s", 10, "x"); warnf("careful %d\n", 3); printf("out\n"); exit(); }"#;
+    let out = ebpfc(&["-e", program]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "out\n\n\n");
+    let err = stderr(&out);
+    assert!(err.contains("<stdin>:1:9-38: ERROR: bad 10, x\n"), "{err}");
+    assert!(
+        err.contains("<stdin>:1:40-64: WARNING: careful 3\n"),
+        "{err}"
+    );
 }

@@ -52,6 +52,9 @@ pub struct Options {
     pub check_only: bool,
     /// `--unsafe`: allow `system`, `signal` and `override`.
     pub allow_unsafe: bool,
+    /// The source's name and text, for locations printed while the program runs
+    /// (`errorf()`); without it they are byte offsets.
+    pub source: Option<(String, String)>,
 }
 
 /// Compiles a parsed program to IR, using `tracefs` for tracepoint formats.
@@ -75,6 +78,7 @@ pub fn compile_with(
         cpid: options.cpid,
         check_only: options.check_only,
         allow_unsafe: options.allow_unsafe,
+        source: options.source.clone(),
         params: options.params.clone(),
         types: script_types(program, options, &mut diags),
         callables: std::sync::Arc::new(callables(program)),

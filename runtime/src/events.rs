@@ -191,9 +191,14 @@ fn act(
             let command = render_printf(OutputFormat::Text, &meta.formats[index], bytes, syms);
             system(&command, sink)?
         }
-        Record::Printf(index) => {
-            sink.event(&render_printf(format, &meta.formats[index], bytes, syms))?
-        }
+        Record::Printf(index) => match &meta.formats[index].stderr_prefix {
+            Some(prefix) => {
+                let text = render_printf(OutputFormat::Text, &meta.formats[index], bytes, syms);
+                sink.flush()?;
+                eprintln!("{prefix}{}", text.trim_end_matches('\n'));
+            }
+            None => sink.event(&render_printf(format, &meta.formats[index], bytes, syms))?,
+        },
         Record::Print { map, top, div } => {
             let dump = maps::dump(ebpf, &meta.maps[map])?;
             sink.event(&render_map(format, &dump, top, div, syms))?;
@@ -314,6 +319,7 @@ mod tests {
             template: "x".into(),
             args: vec![],
             system: false,
+            stderr_prefix: None,
         };
         Metadata {
             maps: vec![map; n],

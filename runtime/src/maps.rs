@@ -26,10 +26,17 @@ pub(crate) fn dump_all<'a>(
     infos.iter().map(|info| dump(ebpf, info)).collect()
 }
 
-/// Reads the current contents of one user map.
+/// Reads the current contents of one user map. An empty scalar `count()` map reads as
+/// one entry of 0, as bpftrace prints it (`@c: 0`, also after `clear` or `delete`).
 pub(crate) fn dump<'a>(ebpf: &Ebpf, info: &'a MapInfo) -> Result<MapDump<'a>, RuntimeError> {
     let fd = user_map_fd(ebpf, &info.name, &info.elf_name)?;
-    let entries = read_entries(fd).map_err(|e| map_error(&info.name, &e))?;
+    let mut entries = read_entries(fd).map_err(|e| map_error(&info.name, &e))?;
+    if entries.is_empty() && info.kind == MapKind::Count && info.key.is_none() {
+        entries.push(RawEntry {
+            key: vec![0; 8],
+            values: vec![vec![0; 8]],
+        });
+    }
     Ok(MapDump { info, entries })
 }
 

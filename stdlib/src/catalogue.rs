@@ -55,6 +55,8 @@ use Kind::{Action, Aggregation, Map, Value};
 /// Every builtin function.
 pub const FUNCTIONS: &[Function] = &[
     f("printf", 1, MAX_FORMAT_ARGS, Action),
+    f("errorf", 1, MAX_FORMAT_ARGS, Action),
+    f("warnf", 1, MAX_FORMAT_ARGS, Action),
     f("print", 1, 3, Map),
     f("time", 0, 1, Action),
     f("strftime", 2, 2, Value),

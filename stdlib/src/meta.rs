@@ -290,6 +290,10 @@ pub struct Format {
     /// output is printed) instead of text to print.
     #[serde(default)]
     pub system: bool,
+    /// `errorf()` / `warnf()`: the text goes to stderr after this prefix (the call's
+    /// source location and `ERROR: ` or `WARNING: `), ending in a newline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stderr_prefix: Option<String>,
 }
 
 impl Metadata {

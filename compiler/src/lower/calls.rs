@@ -279,6 +279,7 @@ impl Lower<'_> {
         }
         match name {
             "printf" => self.printf(args, span),
+            "errorf" | "warnf" => self.diagnostic_printf(name == "errorf", args, span),
             "exit" => self.exit(args, span),
             "str" => self.str_call(args, span),
             "strncmp" => self.strncmp(args, span),
@@ -472,6 +473,19 @@ impl Lower<'_> {
         Val::Void
     }
 
+    /// `errorf(fmt, ...)` / `warnf(fmt, ...)`: a printf whose text the runtime writes
+    /// to stderr as `file:line:col-end: ERROR: text`.
+    fn diagnostic_printf(&mut self, error: bool, args: &[Expr], span: Span) -> Val {
+        let index = self.module.formats.len();
+        let result = self.printf(args, span);
+        if let Some(format) = self.module.formats.get_mut(index) {
+            let level = if error { "ERROR" } else { "WARNING" };
+            let at = source_location(self.module.source.as_ref(), span);
+            format.stderr_prefix = Some(format!("{at}: {level}: "));
+        }
+        result
+    }
+
     /// Sends one printf event of `template` (already checked) with `vals`; with
     /// `system`, the runtime runs the text as a command instead of printing it.
     pub(super) fn printf_vals(&mut self, template: String, vals: &[Val], system: bool) {
@@ -506,6 +520,7 @@ impl Lower<'_> {
             template,
             args: fields,
             system,
+            stderr_prefix: None,
         });
         self.output(slot, size);
     }
@@ -584,5 +599,39 @@ mod tests {
         );
         assert!(conversions("%q").is_err());
         assert!(conversions("%5").is_err());
+    }
+}
+
+/// `name:line:col-end` of `span` (1-based, `end` exclusive, on the span's first line),
+/// or `byte N` without the source.
+fn source_location(source: Option<&(String, String)>, span: Span) -> String {
+    let Some((name, text)) = source else {
+        return format!("byte {}", span.start);
+    };
+    let start = (span.start as usize).min(text.len());
+    let before = &text[..start];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let col = text[line_start..start].chars().count() + 1;
+    let end = (span.end as usize).clamp(start, text.len());
+    let line_end = text[start..end].find('\n').map_or(end, |i| start + i);
+    let end_col = col + text[start..line_end].chars().count();
+    format!("{name}:{line}:{col}-{end_col}")
+}
+
+#[cfg(test)]
+mod location_tests {
+    use super::*;
+
+    #[test]
+    fn locations_are_one_based_with_exclusive_ends() {
+        let source = (
+            "stdin".to_string(),
+            "BEGIN {\n  errorf(\"x\");\n}".to_string(),
+        );
+        let at = |start: usize, end: usize| source_location(Some(&source), Span::new(start, end));
+        assert_eq!(at(10, 21), "stdin:2:3-14");
+        assert_eq!(at(0, 5), "stdin:1:1-6");
+        assert_eq!(source_location(None, Span::new(4, 9)), "byte 4");
     }
 }

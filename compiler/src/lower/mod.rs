@@ -120,6 +120,8 @@ pub struct ModuleState {
     pub check_only: bool,
     /// `--unsafe`: `system`, `signal` and `override` are allowed.
     pub allow_unsafe: bool,
+    /// The source's name and text (see `Options::source`).
+    pub source: Option<(String, String)>,
     /// The index of the function being lowered.
     pub function: usize,
 }

@@ -202,6 +202,7 @@ impl Lower<'_> {
             template: template.to_string(),
             args: fields,
             system,
+            stderr_prefix: None,
         });
         self.output_from(Arg::Val(Operand::Reg(buf)), size);
         self.b.jump_to(done);

@@ -242,6 +242,7 @@ fn event(template: &str, args: &[(Ty, Vec<u8>)]) -> (Format, Vec<u8>) {
         template: template.to_string(),
         args: fields,
         system: false,
+        stderr_prefix: None,
     };
     (format, record)
 }

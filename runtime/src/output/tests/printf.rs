@@ -40,6 +40,7 @@ fn event(template: &str, args: &[A]) -> (Format, Vec<u8>) {
             template: template.to_string(),
             args: fields,
             system: false,
+            stderr_prefix: None,
         },
         record,
     )
