@@ -1,6 +1,7 @@
 //! Builtins and values end to end on the live kernel, each program's output compared
 //! with what bpftrace prints for it: tuples, `print(value)`, string functions and
-//! ternaries, `ntop`, `buf`, `bswap`, `system` behind `--unsafe`, `errorf`/`warnf`.
+//! ternaries, `ntop`, `buf`, `bswap`, `system` behind `--unsafe`, `errorf`/`warnf`,
+//! records (printed as upstream bpftrace prints them).
 
 mod common;
 
@@ -279,4 +280,34 @@ fn errorf_and_warnf_write_located_messages_to_stderr() {
         err.contains("<stdin>:1:40-64: WARNING: careful 3\n"),
         "{err}"
     );
+}
+
+#[test]
+fn records_name_their_fields() {
+    if !kernel_available("records_name_their_fields") {
+        return;
+    }
+    let out = run(
+        &[],
+        r#"BEGIN { $r = (x = 1, name = "abc", t = (2, 3)); printf("%d %s %d\n", $r.x, $r.name, $r.t.1); print($r); $o = (x = 1, y = "a"); $o = (y = "b", x = 2); print($o); @k[$r.name] = (a = 5, b = "z"); exit(); }"#,
+    );
+    assert_eq!(
+        out,
+        "1 abc 3\n(x = 1, name = abc, t = (2, 3))\n(x = 2, y = b)\n\n\n@k[abc]: (a = 5, b = z)\n"
+    );
+    let json = run(
+        &["-f", "json"],
+        r#"BEGIN { @r = (x = 1, s = "a b"); exit(); }"#,
+    );
+    assert!(
+        json.contains(r#"{"type": "map", "data": {"@r": {"x": 1, "s": "a b"}}}"#),
+        "{json}"
+    );
+    let refused = ebpfc(&[
+        "--check",
+        "-e",
+        "BEGIN { $r = (x = 1, y = 2); print($r.z); }",
+    ]);
+    assert!(!refused.status.success());
+    assert!(stderr(&refused).contains("the record has no field 'z'; its fields are x, y"));
 }

@@ -46,6 +46,17 @@ fn profile_probes_fire() {
 }
 
 #[test]
+fn perf_event_probes_read_the_interrupted_registers() {
+    run_counting(
+        "perf_event_probes_read_the_interrupted_registers",
+        r#"profile:hz:99 /reg("ip") != 0/ { @ip[ksym(reg("ip"))] = count(); @seen = count(); }
+           software:cpu-clock:1000000 /reg("sp") != 0/ { @sp = count(); }
+           interval:ms:600 { exit(); }"#,
+        "@seen",
+    );
+}
+
+#[test]
 fn software_events_fire() {
     run_counting(
         "software_events_fire",

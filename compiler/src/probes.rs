@@ -58,7 +58,10 @@ pub enum CtxKind {
     /// A `struct bpf_iter__<target>` (iterators): `ctx->meta`, then the target's
     /// object (`ctx->task`, `ctx->file`...), NULL on the last call.
     Iter,
-    /// Nothing readable (BEGIN/END, perf events).
+    /// `struct bpf_perf_event_data` (profile, interval, software, hardware and watchpoint
+    /// probes): the interrupted registers (`reg()`), no arguments.
+    Perf,
+    /// Nothing readable (BEGIN/END, self:signal).
     None,
 }
 
@@ -290,7 +293,7 @@ fn timer(ap: &AttachPoint, one_cpu: bool) -> Result<Target, String> {
         format!("{kind}:{unit}:{n}"),
         "perf_event".to_string(),
         attach,
-        CtxKind::None,
+        CtxKind::Perf,
     ))
 }
 

@@ -65,7 +65,7 @@ pub fn software(ap: &AttachPoint) -> Result<Target, String> {
         name,
         "perf_event".to_string(),
         attach,
-        CtxKind::None,
+        CtxKind::Perf,
     ))
 }
 

@@ -30,8 +30,11 @@ pub enum Type {
     Str { size: u32 },
     /// A pointer; `user` says which address space it points into.
     Ptr { pointee: Box<Type>, user: bool },
-    /// A tuple (also the type of a multi-part map key).
+    /// A tuple (also the type of a multi-part map key); a record's fields are
+    /// [`Type::Named`].
     Tuple(Vec<Type>),
+    /// A named field of a record (only as an element of a [`Type::Tuple`]).
+    Named(String, Box<Type>),
     /// A C struct or union in memory: from kernel BTF or defined in the script.
     Struct(StructRef),
     /// A fixed-size C array in memory.
@@ -113,6 +116,7 @@ impl Type {
             Type::Str { size } => *size,
             Type::Ptr { .. } => 8,
             Type::Tuple(fields) => tuple_layout(fields).1,
+            Type::Named(_, ty) => ty.size(),
             Type::Struct(s) => s.size,
             Type::Array { elem, len } => elem.size().saturating_mul(*len),
             Type::Inet
@@ -134,6 +138,7 @@ impl Type {
             Type::Int { size, .. } => u32::from(*size),
             Type::Ptr { .. } => 8,
             Type::Tuple(fields) => fields.iter().map(Type::align).max().unwrap_or(1),
+            Type::Named(_, ty) => ty.align(),
             Type::Str { .. } | Type::Inet | Type::Buf { .. } | Type::Stack { .. } => 8,
             Type::Sym { .. } | Type::Time { .. } | Type::Username => 8,
             Type::Errno | Type::CgroupPath { .. } | Type::Mac => 8,
@@ -152,6 +157,7 @@ impl Type {
             },
             Type::Ptr { .. } => Type::U64,
             Type::Tuple(fields) => Type::Tuple(fields.iter().map(Type::widened).collect()),
+            Type::Named(name, ty) => Type::Named(name.clone(), Box::new(ty.widened())),
             other => other.clone(),
         }
     }
@@ -187,8 +193,14 @@ impl Type {
                         ty: ty.to_meta(),
                     })
                     .collect();
-                meta::Ty::Tuple { fields, size }
+                let names = record_names(self).unwrap_or_default();
+                meta::Ty::Tuple {
+                    fields,
+                    size,
+                    names,
+                }
             }
+            Type::Named(_, ty) => ty.to_meta(),
             Type::Ptr { .. } | Type::Struct(_) | Type::Array { .. } | Type::Args | Type::Void => {
                 meta::Ty::Int {
                     size: 8,
@@ -271,6 +283,7 @@ impl fmt::Display for Type {
                 }
                 write!(f, ")")
             }
+            Type::Named(name, ty) => write!(f, "{name}: {ty}"),
             Type::Struct(s) => write!(f, "{}", s.name),
             Type::Array { elem, len } => write!(f, "{elem}[{len}]"),
             Type::Inet => write!(f, "inet"),
@@ -286,6 +299,21 @@ impl fmt::Display for Type {
             Type::Void => write!(f, "none"),
         }
     }
+}
+
+/// The field names of a record type (a tuple whose fields are all named).
+pub fn record_names(ty: &Type) -> Option<Vec<String>> {
+    let Type::Tuple(fields) = ty else {
+        return None;
+    };
+    fields
+        .iter()
+        .map(|f| match f {
+            Type::Named(name, _) => Some(name.clone()),
+            _ => None,
+        })
+        .collect::<Option<Vec<_>>>()
+        .filter(|names| !names.is_empty())
 }
 
 #[cfg(test)]

@@ -37,6 +37,7 @@ fn sigint_stops_the_event_loop_and_runs_end() {
         template: t.into(),
         args: vec![],
         system: false,
+        stderr_prefix: None,
     };
     let meta = Metadata {
         version: VERSION,

@@ -170,6 +170,32 @@ pub enum Attach {
     },
 }
 
+impl Attach {
+    /// The probe kind's long name, as the language spells it (`kprobe`, `BEGIN`...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Attach::Begin => "BEGIN",
+            Attach::End => "END",
+            Attach::Tracepoint { .. } => "tracepoint",
+            Attach::RawTracepoint { .. } => "rawtracepoint",
+            Attach::Interval { .. } => "interval",
+            Attach::Profile { .. } => "profile",
+            Attach::Software { .. } => "software",
+            Attach::Hardware { .. } => "hardware",
+            Attach::Kprobe { ret: false, .. } => "kprobe",
+            Attach::Kprobe { ret: true, .. } => "kretprobe",
+            Attach::Uprobe { ret: false, .. } => "uprobe",
+            Attach::Uprobe { ret: true, .. } => "uretprobe",
+            Attach::Fentry { ret: false, .. } => "fentry",
+            Attach::Fentry { ret: true, .. } => "fexit",
+            Attach::Usdt { .. } => "usdt",
+            Attach::Watchpoint { .. } => "watchpoint",
+            Attach::Iter { .. } => "iter",
+            Attach::Signal { .. } => "self",
+        }
+    }
+}
+
 /// A value type as stored in a key, a map value or an event record.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -178,8 +204,14 @@ pub enum Ty {
     Int { size: u8, signed: bool },
     /// A NUL-terminated string in a buffer of `size` bytes.
     Str { size: u32 },
-    /// Fields at fixed offsets, printed `a, b` in keys and `(a, b)` as values.
-    Tuple { fields: Vec<Field>, size: u32 },
+    /// Fields at fixed offsets, printed `a, b` in keys and `(a, b)` as values. A record
+    /// (`(x = 1, y = 2)`) also has one name per field, and prints `(x = 1, y = 2)`.
+    Tuple {
+        fields: Vec<Field>,
+        size: u32,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        names: Vec<String>,
+    },
     /// `ntop()`: u64 address family at 0 (2 = AF_INET, 10 = AF_INET6), the address bytes
     /// from 8 (4 or 16 of them); 24 bytes. Printed as `1.2.3.4` or in IPv6 notation.
     Inet,

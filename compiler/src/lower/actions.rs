@@ -8,7 +8,6 @@ use crate::ir::{Arg, Base, Inst, Operand};
 use crate::types::Type;
 use ebpfc_parser::ast::{Expr, ExprKind};
 use ebpfc_parser::span::Span;
-use ebpfc_stdlib::meta::Attach;
 
 /// x86-64 `struct pt_regs` members by name, with their offsets.
 const PT_REGS: &[(&str, i32)] = &[
@@ -112,14 +111,6 @@ impl Lower<'_> {
     }
 
     fn override_return(&mut self, args: &[Expr], span: Span) {
-        if !matches!(self.target.attach, Attach::Kprobe { ret: false, .. }) {
-            self.error(
-                "override() works only in kprobe probes",
-                span,
-                "not a kprobe",
-            );
-            return;
-        }
         let [rc] = args else {
             self.error(
                 "override() takes the return value to force",
@@ -147,14 +138,6 @@ impl Lower<'_> {
             );
             return Val::zero();
         };
-        if !self.has_registers() {
-            let msg = format!(
-                "reg() needs a probe with registers (kprobe, uprobe), not {}",
-                self.target.name
-            );
-            self.error(msg, span, "no registers here");
-            return Val::zero();
-        }
         match PT_REGS.iter().find(|(n, _)| n == name) {
             Some((_, offset)) => self.ctx_u64(*offset),
             None => {

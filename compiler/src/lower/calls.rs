@@ -169,7 +169,10 @@ impl Lower<'_> {
 
     /// Whether the context is a `struct pt_regs` (kprobes, uprobes, USDT).
     pub(super) fn has_registers(&self) -> bool {
-        matches!(self.target.ctx, CtxKind::PtRegs { .. } | CtxKind::Usdt)
+        matches!(
+            self.target.ctx,
+            CtxKind::PtRegs { .. } | CtxKind::Usdt | CtxKind::Perf
+        )
     }
 
     /// USDT argument `n`: from a register, user memory or a constant, as its note says.
@@ -361,16 +364,19 @@ impl Lower<'_> {
     /// The value of a call the catalogue refuses (wrong number of arguments, or an unsafe
     /// action without `--unsafe`); `None` when it may go on.
     fn refuse_call(&mut self, f: &catalogue::Function, given: usize, span: Span) -> Option<Val> {
-        let refusal = match f.arity_error(given) {
-            Some(msg) => (msg, "in this call"),
-            None if f.unsafe_action && !self.module.allow_unsafe => (
+        let kind = self.target.attach.kind();
+        let misplaced = catalogue::probe_kind_error(&format!("{}()", f.name), &f.probes, kind);
+        let refusal = match (f.arity_error(given), misplaced) {
+            (Some(msg), _) => (msg, "in this call"),
+            (None, Some(msg)) => (msg, "not in this kind of probe"),
+            (None, None) if f.unsafe_action && !self.module.allow_unsafe => (
                 format!(
                     "{}() is an unsafe action; run with --unsafe to allow it",
                     f.name
                 ),
                 "needs --unsafe",
             ),
-            None => return None,
+            (None, None) => return None,
         };
         self.error(refusal.0, span, refusal.1);
         Some(match f.kind {

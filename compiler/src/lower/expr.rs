@@ -53,6 +53,7 @@ impl Lower<'_> {
             ExprKind::Index { expr, index } => self.index(expr, index, e.span),
             ExprKind::SizeOf(arg) => self.size_of(arg, e.span),
             ExprKind::Tuple(elems) => self.tuple(elems),
+            ExprKind::Record(fields) => self.record(fields),
             ExprKind::TupleIndex { expr, index } => self.tuple_index(expr, *index, e.span),
             ExprKind::Cast { ty, expr } => self.cast(ty, expr),
             ExprKind::IncDec {
@@ -460,6 +461,13 @@ impl Lower<'_> {
         if let Some(v) = self.macro_ident(name) {
             return v;
         }
+        let kind = self.target.attach.kind();
+        let misplaced = ebpfc_stdlib::catalogue::variable(name)
+            .and_then(|v| ebpfc_stdlib::catalogue::probe_kind_error(name, &v.probes, kind));
+        if let Some(msg) = misplaced {
+            self.error(msg, span, "not in this kind of probe");
+            return Val::zero();
+        }
         match self.builtin_value(name) {
             Some(v) => v,
             None => match self.module.types.constant(name) {
@@ -475,10 +483,9 @@ impl Lower<'_> {
             self.error(msg, span, "not available here");
             return Val::zero();
         }
-        let hint =
-            crate::suggest::did_you_mean(name, ebpfc_stdlib::catalogue::VARIABLES.iter().copied())
-                .map(|s| format!("; did you mean '{s}'?"))
-                .unwrap_or_default();
+        let hint = crate::suggest::did_you_mean(name, ebpfc_stdlib::catalogue::variable_names())
+            .map(|s| format!("; did you mean '{s}'?"))
+            .unwrap_or_default();
         let msg = format!("unknown identifier '{name}'{hint}");
         self.error(msg, span, "unknown");
         Val::zero()

@@ -47,6 +47,7 @@ fn compatible(a: &Type, b: &Type) -> bool {
         (Type::Tuple(x), Type::Tuple(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(a, b)| compatible(a, b))
         }
+        (Type::Named(m, x), Type::Named(n, y)) => m == n && compatible(x, y),
         _ => a == b,
     }
 }
@@ -57,6 +58,9 @@ fn unify(a: &Type, b: &Type) -> Type {
         (Type::Str { size: x }, Type::Str { size: y }) => Type::Str { size: *x.max(y) },
         (Type::Tuple(x), Type::Tuple(y)) => {
             Type::Tuple(x.iter().zip(y).map(|(a, b)| unify(a, b)).collect())
+        }
+        (Type::Named(name, x), Type::Named(_, y)) => {
+            Type::Named(name.clone(), Box::new(unify(x, y)))
         }
         _ => a.clone(),
     }

@@ -18,6 +18,9 @@ impl Lower<'_> {
         let (name, span) = (field.node.as_str(), field.span);
         match self.expr(base) {
             Val::Args => self.args_field(name, span),
+            Val::Bytes(slot, Type::Tuple(fields)) if !arrow => {
+                self.record_field(slot, &fields, field)
+            }
             Val::Scalar(addr, Type::Ptr { pointee, user }) => match *pointee {
                 Type::Struct(s) if arrow => self.read_member(addr, &s, user, name, span),
                 Type::Struct(s) => {

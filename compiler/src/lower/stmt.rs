@@ -147,6 +147,8 @@ impl Lower<'_> {
                 let len = self.b.slot_size(own);
                 self.b.copy(Base::Slot(own), 0, Base::Slot(slot), 0, len);
             }
+            (Some(Var::Bytes(own, ty)), Val::Bytes(slot, from))
+                if self.copy_record(own, &ty, slot, &from) => {}
             (Some(Var::Scalar(r, _)), Val::Scalar(op, _)) => {
                 self.b.emit(Inst::Mov { dst: r, src: op });
             }

@@ -1,13 +1,99 @@
 //! Tuples as values — `(1, "a")` built in a stack slot with the layout of
-//! [`tuple_layout`], `t.0` reading one field back — and `print(value)`.
+//! [`tuple_layout`], `t.0` reading one field back — records (`(x = 1, y = "a")`, tuples
+//! whose fields have names, read back with `r.x`), and `print(value)`.
 
 use super::{Lower, Val};
 use crate::ir::{Base, Inst, Operand};
 use crate::types::{tuple_layout, Type};
-use ebpfc_parser::ast::Expr;
+use ebpfc_parser::ast::{Expr, Spanned};
 use ebpfc_parser::span::Span;
 
 impl Lower<'_> {
+    /// `(x = a, y = b, ...)`: a tuple whose fields have names.
+    pub(super) fn record(&mut self, fields: &[(Spanned<String>, Expr)]) -> Val {
+        for (i, (name, _)) in fields.iter().enumerate() {
+            if fields[..i].iter().any(|(n, _)| n.node == name.node) {
+                let msg = format!("the record names field '{}' twice", name.node);
+                self.error(msg, name.span, "repeated");
+                return Val::zero();
+            }
+        }
+        let elems: Vec<Expr> = fields.iter().map(|(_, e)| e.clone()).collect();
+        match self.tuple(&elems) {
+            Val::Bytes(slot, Type::Tuple(types)) => {
+                let named = fields
+                    .iter()
+                    .zip(types)
+                    .map(|((name, _), ty)| Type::Named(name.node.clone(), Box::new(ty)))
+                    .collect();
+                Val::Bytes(slot, Type::Tuple(named))
+            }
+            other => other,
+        }
+    }
+
+    /// `r.name`: the field called `name` of a record, if `fields` are a record's.
+    pub(super) fn record_field(
+        &mut self,
+        slot: crate::ir::SlotId,
+        fields: &[Type],
+        name: &Spanned<String>,
+    ) -> Val {
+        let found = fields
+            .iter()
+            .position(|f| matches!(f, Type::Named(n, _) if *n == name.node));
+        match found {
+            Some(index) => self.tuple_field(slot, fields, index),
+            None => {
+                let names = crate::types::record_names(&Type::Tuple(fields.to_vec()));
+                let msg = match names {
+                    Some(names) => format!(
+                        "the record has no field '{}'; its fields are {}",
+                        name.node,
+                        names.join(", ")
+                    ),
+                    None => format!("a tuple has no field '{}'; use .0, .1, ...", name.node),
+                };
+                self.error(msg, name.span, "no such field");
+                Val::zero()
+            }
+        }
+    }
+
+    /// Copies the record of type `from` in `src` into the record of type `to` in `dst`
+    /// field by field, matching fields by name (`$r = (y = 1, x = 2)` into a
+    /// `(x, y)` record); false, copying nothing, unless both records have the same
+    /// fields with the same types in some order.
+    pub(super) fn copy_record(
+        &mut self,
+        dst: crate::ir::SlotId,
+        to: &Type,
+        src: crate::ir::SlotId,
+        from: &Type,
+    ) -> bool {
+        let (Type::Tuple(to_fields), Type::Tuple(from_fields)) = (to, from) else {
+            return false;
+        };
+        let found: Option<Vec<usize>> = to_fields
+            .iter()
+            .map(|want| match want {
+                Type::Named(..) => from_fields.iter().position(|f| f == want),
+                _ => None,
+            })
+            .collect();
+        let Some(sources) = found.filter(|s| s.len() == from_fields.len()) else {
+            return false;
+        };
+        let (to_offsets, from_offsets) = (tuple_layout(to_fields).0, tuple_layout(from_fields).0);
+        for (i, j) in sources.into_iter().enumerate() {
+            let len = to_fields[i].size().div_ceil(8) * 8;
+            let (at, from_at) = (to_offsets[i] as i32, from_offsets[j] as i32);
+            self.b
+                .copy(Base::Slot(dst), at, Base::Slot(src), from_at, len);
+        }
+        true
+    }
+
     /// `(a, b, ...)`: every element stored at its offset in one slot.
     pub(super) fn tuple(&mut self, elems: &[Expr]) -> Val {
         let vals: Vec<Val> = elems.iter().map(|e| self.expr(e)).collect();
@@ -39,12 +125,21 @@ impl Lower<'_> {
                 return Val::zero();
             }
         };
-        let Some(ty) = fields.get(index as usize).cloned() else {
+        if fields.get(index as usize).is_none() {
             let msg = format!("the tuple has {} fields; .{index} is not one", fields.len());
             self.error(msg, span, "no such field");
             return Val::zero();
+        }
+        self.tuple_field(slot, &fields, index as usize)
+    }
+
+    /// Field `index` (which exists) of the tuple of `fields` in `slot`.
+    fn tuple_field(&mut self, slot: crate::ir::SlotId, fields: &[Type], index: usize) -> Val {
+        let ty = match &fields[index] {
+            Type::Named(_, ty) => (**ty).clone(),
+            ty => ty.clone(),
         };
-        let offset = tuple_layout(&fields).0[index as usize] as i32;
+        let offset = tuple_layout(fields).0[index] as i32;
         match ty {
             Type::Int { size, signed } => {
                 let dst = self.b.vreg();

@@ -327,11 +327,7 @@ impl Lower<'_> {
         };
         let path = match &self.target.attach {
             meta::Attach::Uprobe { path, .. } | meta::Attach::Usdt { path, .. } => path.clone(),
-            _ => {
-                let msg = "uaddr() can only be used in uprobe, uretprobe and usdt probes";
-                self.error(msg, span, "not in a user-space probe");
-                return Val::zero();
-            }
+            _ => return Val::zero(),
         };
         let symbol = match crate::probes::elfsyms::data_symbol(&path, name) {
             Ok(Some(found)) => found,

@@ -143,7 +143,7 @@ pub fn watchpoint(ap: &AttachPoint) -> Result<Target, String> {
         format!("watchpoint:0x{address:x}:{length}:{canonical}"),
         "perf_event".to_string(),
         attach,
-        CtxKind::None,
+        CtxKind::Perf,
     ))
 }
 

@@ -20,6 +20,8 @@ pub(super) enum Datum {
     /// The bytes of a string, up to (not including) its NUL.
     Str(Vec<u8>),
     Tuple(Vec<Datum>),
+    /// A record's fields with their names.
+    Record(Vec<(String, Datum)>),
     /// The data of a `buf()` value, printed escaped (`resolve::hex_buffer`).
     Buf(Vec<u8>),
     /// The frames of a stack; `None` when no stack was taken (printed as nothing).
@@ -107,12 +109,16 @@ impl Datum {
                 }
             }
             Ty::Str { size } => Datum::Str(read_cstr(bytes, offset, *size as usize)),
-            Ty::Tuple { fields, .. } => Datum::Tuple(
-                fields
+            Ty::Tuple { fields, names, .. } => {
+                let items = fields
                     .iter()
-                    .map(|f| Datum::decode(&f.ty, bytes, offset + f.offset as usize, rule, syms))
-                    .collect(),
-            ),
+                    .map(|f| Datum::decode(&f.ty, bytes, offset + f.offset as usize, rule, syms));
+                if names.is_empty() {
+                    Datum::Tuple(items.collect())
+                } else {
+                    Datum::Record(names.iter().cloned().zip(items).collect())
+                }
+            }
             Ty::Inet => Datum::Str(resolve::inet(bytes, offset)),
             Ty::Buf { size } => Datum::Buf(resolve::buf(bytes, offset, *size)),
             Ty::Stack { user, frames, mode } => {
@@ -139,7 +145,11 @@ impl Datum {
         match self {
             Datum::Signed(v) => Some(i128::from(*v)),
             Datum::Unsigned(v) => Some(i128::from(*v)),
-            Datum::Str(_) | Datum::Tuple(_) | Datum::Buf(_) | Datum::Stack(_) => None,
+            Datum::Str(_)
+            | Datum::Tuple(_)
+            | Datum::Record(_)
+            | Datum::Buf(_)
+            | Datum::Stack(_) => None,
         }
     }
 }
@@ -156,7 +166,11 @@ impl Datum {
         match self {
             Datum::Signed(v) => Datum::Signed(divide_i64(*v, div)),
             Datum::Unsigned(v) => Datum::Unsigned(v / div.max(1)),
-            Datum::Str(_) | Datum::Tuple(_) | Datum::Buf(_) | Datum::Stack(_) => self.clone(),
+            Datum::Str(_)
+            | Datum::Tuple(_)
+            | Datum::Record(_)
+            | Datum::Buf(_)
+            | Datum::Stack(_) => self.clone(),
         }
     }
 }

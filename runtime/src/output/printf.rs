@@ -93,7 +93,7 @@ fn argument(datum: &Datum, mode: HexMode) -> Arg {
         Datum::Unsigned(v) => Arg::Int(*v),
         Datum::Str(s) => Arg::Str(s.clone()),
         Datum::Buf(data) => Arg::Str(hex_buffer(data, mode)),
-        Datum::Tuple(_) | Datum::Stack(_) => {
+        Datum::Tuple(_) | Datum::Record(_) | Datum::Stack(_) => {
             let mut text = Vec::new();
             datum.text_bytes(VALUE_INDENT, &mut text);
             Arg::Str(text)

@@ -38,11 +38,23 @@ impl Datum {
                 }
                 out.push(b')');
             }
+            Datum::Record(fields) => {
+                out.push(b'(');
+                for (i, (name, item)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        out.extend_from_slice(b", ");
+                    }
+                    out.extend_from_slice(name.as_bytes());
+                    out.extend_from_slice(b" = ");
+                    item.text_bytes(indent, out);
+                }
+                out.push(b')');
+            }
         }
     }
 
     /// JSON form of a value: strings (and the text of buffers and stacks) quoted and
-    /// escaped, tuples as `[a,b]`.
+    /// escaped, tuples as `[a,b]`, records as `{"a": 1, "b": 2}`.
     pub(super) fn json(&self, out: &mut String) {
         match self {
             Datum::Str(_) | Datum::Buf(_) | Datum::Stack(_) => {
@@ -56,6 +68,16 @@ impl Datum {
                 out.push('[');
                 join(out, items, ",", Datum::json);
                 out.push(']');
+            }
+            Datum::Record(fields) => {
+                out.push('{');
+                join(out, fields, ", ", |(name, item), out| {
+                    out.push('"');
+                    json_escape(name.as_bytes(), out);
+                    out.push_str("\": ");
+                    item.json(out);
+                });
+                out.push('}');
             }
             Datum::Signed(_) | Datum::Unsigned(_) => self.text(out),
         }

@@ -110,6 +110,7 @@ pub fn format(template: &str) -> Format {
         template: template.into(),
         args: vec![],
         system: false,
+        stderr_prefix: None,
     }
 }
 

@@ -34,11 +34,17 @@ fn workspace() -> PathBuf {
 
 /// Compiles `source` against the committed tracefs and BTF fixtures.
 pub fn compile(source: &str) -> Result<Module, String> {
+    compile_allowing(source, false)
+}
+
+/// [`compile`], with `--unsafe` when `allow_unsafe`.
+pub fn compile_allowing(source: &str, allow_unsafe: bool) -> Result<Module, String> {
     let program = ebpfc_parser::parse(source).map_err(|e| format!("{e:?}"))?;
     let fixtures = TraceFs::at(workspace().join("snapshot-tests/fixtures/tracefs"));
     let btf = workspace().join("compiler/tests/fixtures/vmlinux.btf");
     let options = ebpfc_compiler::Options {
         btf: ebpfc_compiler::ctypes::BtfChoice::File(btf),
+        allow_unsafe,
         ..Default::default()
     };
     ebpfc_compiler::compile_with(&program, &fixtures, &options).map_err(|e| format!("{e:?}"))

@@ -68,6 +68,7 @@ fn tuple(types: Vec<Ty>) -> Ty {
     Ty::Tuple {
         fields,
         size: offset.next_multiple_of(8),
+        names: Vec::new(),
     }
 }
 

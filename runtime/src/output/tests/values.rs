@@ -29,7 +29,7 @@ fn buf(data: &[u8], size: u32) -> Vec<u8> {
 
 /// A key or value of `Value` map fields laid out as `tuple` lays them out.
 fn fields(ty: &Ty, parts: &[Vec<u8>]) -> Vec<u8> {
-    let Ty::Tuple { fields, size } = ty else {
+    let Ty::Tuple { fields, size, .. } = ty else {
         unreachable!("tuple type expected")
     };
     let mut bytes = vec![0; *size as usize];
