@@ -1,7 +1,7 @@
 //! Builtins and values end to end on the live kernel, each program's output compared
 //! with what bpftrace prints for it: tuples, `print(value)`, string functions and
 //! ternaries, `ntop`, `buf`, `bswap`, `system` behind `--unsafe`, `errorf`/`warnf`,
-//! records (printed as upstream bpftrace prints them).
+//! records and `hist(v, bits)` (printed as current bpftrace prints them).
 
 mod common;
 
@@ -310,4 +310,25 @@ fn records_name_their_fields() {
     ]);
     assert!(!refused.status.success());
     assert!(stderr(&refused).contains("the record has no field 'z'; its fields are x, y"));
+}
+
+#[test]
+fn hist_bits_split_each_power_of_two() {
+    if !kernel_available("hist_bits_split_each_power_of_two") {
+        return;
+    }
+    let out = run(
+        &[],
+        "BEGIN { $i = 0; while ($i < 13) { @h = hist($i, 1); $i++; } @b = hist(5000, 2); exit(); }",
+    );
+    let labels: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.split("  ").next().filter(|s| s.starts_with('[')))
+        .collect();
+    assert_eq!(
+        labels,
+        ["[4K, 5K)", "[0]", "[1]", "[2]", "[3]", "[4, 6)", "[6, 8)", "[8, 12)", "[12, 16)"],
+        "{out}"
+    );
+    assert!(out.contains("[8, 12)                4 |"), "{out}");
 }

@@ -228,7 +228,7 @@ pub const FUNCTIONS: &[Function] = &[
     f("min", 1, 1, Aggregation).calls(AGGREGATE),
     f("max", 1, 1, Aggregation).calls(AGGREGATE),
     f("stats", 1, 1, Aggregation).calls(AGGREGATE),
-    f("hist", 1, 1, Aggregation).calls(AGGREGATE),
+    f("hist", 1, 2, Aggregation).calls(AGGREGATE),
     f("lhist", 4, 4, Aggregation).calls(AGGREGATE),
 ];
 

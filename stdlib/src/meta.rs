@@ -278,7 +278,10 @@ pub struct Field {
 /// - `Avg`, `Stats`: i64 total at 0, u64 count at 8; CPUs are summed.
 /// - `Hist`, `Lhist`: the BPF key is the user key followed by a u64 bucket index at
 ///   offset `MapInfo::key_size` rounded up to 8; the value is a u64 count, summed.
-///   Hist buckets: 0 is `(..., 0)`, 1 is `[0]`, and `n >= 1` lands in `log2(n) + 2`.
+///   Hist buckets (`bits` 0): 0 is `(..., 0)`, 1 is `[0]`, and `n >= 1` lands in
+///   `log2(n) + 2`. With `bits` k (N = 2^k sub-buckets per power of two): 0 is
+///   negatives, `n < 2N` lands in `n + 1`, larger `n` in
+///   `((p - k + 1) << k) + (n >> (p - k)) - N + 1` where `p = floor(log2(n))`.
 ///   Lhist buckets: 0 is `(..., min)`, `k` in 1..=N is `[min + (k-1)*step, min + k*step)`,
 ///   N+1 is `[max, ...)`, where N = (max - min) / step.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -291,8 +294,15 @@ pub enum MapKind {
     Max,
     Avg,
     Stats,
-    Hist,
-    Lhist { min: i64, max: i64, step: i64 },
+    Hist {
+        #[serde(default)]
+        bits: u32,
+    },
+    Lhist {
+        min: i64,
+        max: i64,
+        step: i64,
+    },
 }
 
 /// A user map (`@name[...]`).

@@ -118,7 +118,10 @@ impl Lower<'_> {
         let Some(sig) = self.module.maps.get(&self.map_name(name)).cloned() else {
             return;
         };
-        if matches!(sig.kind, meta::MapKind::Hist | meta::MapKind::Lhist { .. }) {
+        if matches!(
+            sig.kind,
+            meta::MapKind::Hist { .. } | meta::MapKind::Lhist { .. }
+        ) {
             self.error(
                 "delete() of one histogram entry is not supported; use clear()",
                 span,

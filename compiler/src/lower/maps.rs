@@ -26,7 +26,7 @@ fn kind_name(kind: &MapKind) -> &'static str {
         MapKind::Max => "max()",
         MapKind::Avg => "avg()",
         MapKind::Stats => "stats()",
-        MapKind::Hist => "hist()",
+        MapKind::Hist { .. } => "hist()",
         MapKind::Lhist { .. } => "lhist()",
     }
 }
@@ -357,17 +357,10 @@ impl Lower<'_> {
         args: &[Expr],
         span: Span,
     ) -> Option<(MapKind, Operand, Option<VReg>)> {
-        let arity = match func {
-            "count" => 0,
-            "lhist" => 4,
-            _ => 1,
-        };
-        if args.len() != arity {
-            self.error(
-                format!("{func}() takes {arity} argument(s), got {}", args.len()),
-                span,
-                "in this call",
-            );
+        let arity_error =
+            ebpfc_stdlib::catalogue::function(func).and_then(|f| f.arity_error(args.len()));
+        if let Some(msg) = arity_error {
+            self.error(msg, span, "in this call");
             return None;
         }
         if func == "count" {
@@ -380,11 +373,11 @@ impl Lower<'_> {
             "max" => (MapKind::Max, value, None),
             "avg" => (MapKind::Avg, value, None),
             "stats" => (MapKind::Stats, value, None),
-            "hist" => (
-                MapKind::Hist,
-                Operand::Imm(1),
-                Some(self.log2_bucket(value)),
-            ),
+            "hist" => {
+                let bits = self.hist_bits(args.get(1))?;
+                let bucket = self.log2_bucket(value, bits);
+                (MapKind::Hist { bits }, Operand::Imm(1), Some(bucket))
+            }
             _ => {
                 let (min, max, step) = self.lhist_params(&args[1..], span)?;
                 let bucket = self.linear_bucket(value, min, max, step);
@@ -396,6 +389,22 @@ impl Lower<'_> {
             }
         };
         Some(result)
+    }
+
+    /// The `bits` argument of `hist(v, bits)`: a literal from 0 to 5 (0 without it).
+    fn hist_bits(&mut self, arg: Option<&Expr>) -> Option<u32> {
+        let Some(arg) = arg else {
+            return Some(0);
+        };
+        let max = super::buckets::MAX_HIST_BITS;
+        match self.const_int(arg) {
+            Some(n) if (0..=i64::from(max)).contains(&n) => Some(n as u32),
+            _ => {
+                let msg = format!("hist() bits must be an integer literal from 0 to {max}");
+                self.error(msg, arg.span, "invalid bits");
+                None
+            }
+        }
     }
 
     fn lhist_params(&mut self, args: &[Expr], span: Span) -> Option<(i64, i64, i64)> {
@@ -527,94 +536,6 @@ impl Lower<'_> {
             size: 8,
             value: Operand::Imm(second),
         });
-    }
-
-    /// hist() bucket: 0 for negatives, 1 for zero, `log2(v) + 2` otherwise.
-    fn log2_bucket(&mut self, value: Operand) -> VReg {
-        let v = self.b.vreg();
-        self.b.emit(Inst::Mov { dst: v, src: value });
-        let idx = self.b.vreg();
-        self.b.emit(Inst::Mov {
-            dst: idx,
-            src: Operand::Imm(0),
-        });
-        let (nonneg, positive, done) = (self.fresh_block(), self.fresh_block(), self.fresh_block());
-        self.b.branch(Cmp::SGe, v, Operand::Imm(0), nonneg, done);
-        self.b.emit(Inst::Mov {
-            dst: idx,
-            src: Operand::Imm(1),
-        });
-        self.b.branch(Cmp::Ne, v, Operand::Imm(0), positive, done);
-        self.b.emit(Inst::Mov {
-            dst: idx,
-            src: Operand::Imm(2),
-        });
-        for shift in [32, 16, 8, 4, 2, 1] {
-            let bit = self.b.vreg();
-            self.b.emit(Inst::Set {
-                dst: bit,
-                cond: Cmp::UGe,
-                lhs: v,
-                rhs: Operand::Imm(1i64 << shift),
-            });
-            self.b.emit(Inst::Alu {
-                dst: bit,
-                op: AluOp::Mul,
-                lhs: bit,
-                rhs: Operand::Imm(shift),
-            });
-            self.b.emit(Inst::Alu {
-                dst: v,
-                op: AluOp::LShr,
-                lhs: v,
-                rhs: Operand::Reg(bit),
-            });
-            self.b.emit(Inst::Alu {
-                dst: idx,
-                op: AluOp::Add,
-                lhs: idx,
-                rhs: Operand::Reg(bit),
-            });
-        }
-        self.b.jump_to(done);
-        idx
-    }
-
-    /// lhist() bucket: 0 below `min`, N+1 at or above `max`, else `(v - min) / step + 1`.
-    fn linear_bucket(&mut self, value: Operand, min: i64, max: i64, step: i64) -> VReg {
-        let v = self.b.reg(value);
-        let idx = self.b.vreg();
-        self.b.emit(Inst::Mov {
-            dst: idx,
-            src: Operand::Imm(0),
-        });
-        let (not_low, inside, done) = (self.fresh_block(), self.fresh_block(), self.fresh_block());
-        self.b.branch(Cmp::SGe, v, Operand::Imm(min), not_low, done);
-        self.b.emit(Inst::Mov {
-            dst: idx,
-            src: Operand::Imm((max - min) / step + 1),
-        });
-        self.b.branch(Cmp::SLt, v, Operand::Imm(max), inside, done);
-        self.b.emit(Inst::Alu {
-            dst: idx,
-            op: AluOp::Sub,
-            lhs: v,
-            rhs: Operand::Imm(min),
-        });
-        self.b.emit(Inst::Alu {
-            dst: idx,
-            op: AluOp::UDiv,
-            lhs: idx,
-            rhs: Operand::Imm(step),
-        });
-        self.b.emit(Inst::Alu {
-            dst: idx,
-            op: AluOp::Add,
-            lhs: idx,
-            rhs: Operand::Imm(1),
-        });
-        self.b.jump_to(done);
-        idx
     }
 }
 

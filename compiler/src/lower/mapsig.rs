@@ -38,7 +38,7 @@ impl MapSig {
     }
 
     pub(super) fn is_bucketed(&self) -> bool {
-        matches!(self.kind, MapKind::Hist | MapKind::Lhist { .. })
+        matches!(self.kind, MapKind::Hist { .. } | MapKind::Lhist { .. })
     }
 
     /// Size of the whole BPF key (a u64 zero for scalar maps; bucket index appended).

@@ -6,6 +6,7 @@
 //! discarded. The second pass emits the IR and reports type errors.
 
 mod actions;
+mod buckets;
 mod calls;
 mod expr;
 mod inline;

@@ -189,7 +189,7 @@ impl Value {
 /// Decodes and combines every entry of a map (unsorted).
 pub(super) fn entries(info: &MapInfo, raw: &[RawEntry], syms: &dyn Symbols) -> Vec<Entry> {
     match &info.kind {
-        MapKind::Hist | MapKind::Lhist { .. } => bucket_entries(info, raw),
+        MapKind::Hist { .. } | MapKind::Lhist { .. } => bucket_entries(info, raw),
         kind => raw
             .iter()
             .filter_map(|e| {
@@ -231,7 +231,7 @@ fn combine(
             total: sum_u64(values, 0) as i64,
             count: sum_u64(values, 8) as i64,
         },
-        MapKind::Hist | MapKind::Lhist { .. } => return None,
+        MapKind::Hist { .. } | MapKind::Lhist { .. } => return None,
     };
     Some(value)
 }

@@ -1,6 +1,7 @@
 //! Hist and lhist buckets: how many there are, their labels, the text bar chart and the
 //! JSON bucket arrays. Bucket bounds use 32-bit `int` arithmetic (wrapping, shift counts
-//! taken modulo 32) and bars use `f32`, as bpftrace 0.17 computes them.
+//! taken modulo 32) and bars use `f32`, as bpftrace 0.17 computes them; `hist(v, bits)`
+//! with `bits` > 0 (which 0.17 lacks) labels its buckets as current bpftrace does.
 
 use std::fmt::Write as _;
 
@@ -14,15 +15,22 @@ const BAR_WIDTH: usize = 52;
 /// The bucket layout of a hist or lhist map.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Scale {
-    Log2,
-    Linear { min: i32, max: i32, step: i32 },
+    /// `hist()`: with `bits` k, each power of two is split into 2^k buckets.
+    Log2 {
+        bits: u32,
+    },
+    Linear {
+        min: i32,
+        max: i32,
+        step: i32,
+    },
 }
 
 impl Scale {
     /// The scale of a map, `None` for maps that are not hists.
     pub(super) fn of(kind: &MapKind) -> Option<Scale> {
         match kind {
-            MapKind::Hist => Some(Scale::Log2),
+            MapKind::Hist { bits } => Some(Scale::Log2 { bits: *bits }),
             MapKind::Lhist { min, max, step } => Some(Scale::Linear {
                 min: *min as i32,
                 max: *max as i32,
@@ -36,7 +44,8 @@ impl Scale {
 /// Number of buckets of a hist or lhist map (0 for other kinds).
 pub(super) fn bucket_count(kind: &MapKind) -> usize {
     match Scale::of(kind) {
-        Some(Scale::Log2) => LOG2_BUCKETS,
+        Some(Scale::Log2 { bits: 0 }) => LOG2_BUCKETS,
+        Some(Scale::Log2 { bits }) => ((64 - bits as usize) << bits) + 1,
         Some(Scale::Linear { min, max, step }) => {
             usize::try_from(linear_buckets(min, max, step)).map_or(2, |n| n + 2)
         }
@@ -59,7 +68,7 @@ fn used_range(buckets: &[u64]) -> Option<(usize, usize)> {
 /// The count a bucket prints: divided by `div` for log2 hists; lhists ignore `div`.
 fn shown(count: u64, scale: Scale, div: u64) -> u64 {
     match scale {
-        Scale::Log2 => count / div.max(1),
+        Scale::Log2 { .. } => count / div.max(1),
         Scale::Linear { .. } => count,
     }
 }
@@ -87,7 +96,8 @@ fn bar_width(count: u64, max: u64) -> usize {
 
 fn text_label(i: usize, scale: Scale) -> String {
     match scale {
-        Scale::Log2 => log2_label(i),
+        Scale::Log2 { bits: 0 } => log2_label(i),
+        Scale::Log2 { bits } => fine_label(i, bits),
         Scale::Linear { min, max, step } => linear_label(i, min, max, step),
     }
 }
@@ -111,6 +121,57 @@ fn power_label(power: usize) -> String {
         _ => (power, ""),
     };
     format!("{}{suffix}", 1i32.wrapping_shl(power as u32))
+}
+
+/// The lower bound of bucket `i + 1` of a `hist(v, bits)` with `bits` > 0: `i` for
+/// the buckets of one value each (`i <= 2 << bits`), else `2^p * (2^bits + j)` where
+/// `p = (i >> bits) - 1` and `j` is the low `bits` bits of `i`.
+fn fine_bound(i: usize, bits: u32) -> u64 {
+    let n = 1usize << bits;
+    if i <= 2 * n {
+        return i as u64;
+    }
+    let power = ((i >> bits) - 1) as u32;
+    let interval = (i & (n - 1)) as u64;
+    (1u64 << power.min(63)).saturating_mul(n as u64 + interval)
+}
+
+/// [`fine_bound`] as text: the largest power of 1024 below it as a suffix.
+fn fine_bound_text(i: usize, bits: u32) -> String {
+    let n = 1usize << bits;
+    if i <= 2 * n {
+        return i.to_string();
+    }
+    let mut power = ((i >> bits) - 1) as u32;
+    let decade = (power / 10).min(6);
+    power -= 10 * decade;
+    let suffix = ["", "K", "M", "G", "T", "P", "E"][decade as usize];
+    let value = (1u64 << power) * (n as u64 + (i & (n - 1)) as u64);
+    format!("{value}{suffix}")
+}
+
+/// The label of bucket `i` of a `hist(v, bits)` with `bits` > 0.
+fn fine_label(i: usize, bits: u32) -> String {
+    if i == 0 {
+        return "(..., 0)".to_string();
+    }
+    if i <= 2 << bits {
+        return format!("[{}]", i - 1);
+    }
+    let (low, high) = (fine_bound_text(i - 1, bits), fine_bound_text(i, bits));
+    format!("[{low}, {high})")
+}
+
+/// The JSON bounds of bucket `i` of a `hist(v, bits)` with `bits` > 0.
+fn fine_bounds(i: usize, bits: u32) -> String {
+    if i == 0 {
+        return "\"max\": -1, ".to_string();
+    }
+    let (low, high) = (
+        fine_bound(i - 1, bits),
+        fine_bound(i, bits).saturating_sub(1),
+    );
+    format!("\"min\": {low}, \"max\": {high}, ")
 }
 
 fn linear_label(i: usize, min: i32, max: i32, step: i32) -> String {
@@ -165,7 +226,8 @@ pub(super) fn json_array(buckets: &[u64], scale: Scale, div: u64, out: &mut Stri
 /// The `"min": a, "max": b, ` part of a JSON bucket (either may be absent).
 fn json_bounds(i: usize, scale: Scale) -> String {
     match scale {
-        Scale::Log2 => log2_bounds(i),
+        Scale::Log2 { bits: 0 } => log2_bounds(i),
+        Scale::Log2 { bits } => fine_bounds(i, bits),
         Scale::Linear { min, max, step } => linear_bounds(i, min, max, step),
     }
 }
@@ -193,5 +255,23 @@ fn linear_bounds(i: usize, min: i32, max: i32, step: i32) -> String {
         let low = linear_bound(i - 1, min, step);
         let high = linear_bound(i, min, step).wrapping_sub(1);
         format!("\"min\": {low}, \"max\": {high}, ")
+    }
+}
+
+#[cfg(test)]
+mod fine_tests {
+    use super::*;
+
+    #[test]
+    fn bits_split_powers_of_two_into_sub_buckets() {
+        let labels: Vec<String> = (0..9).map(|i| fine_label(i, 1)).collect();
+        assert_eq!(
+            labels,
+            ["(..., 0)", "[0]", "[1]", "[2]", "[3]", "[4, 6)", "[6, 8)", "[8, 12)", "[12, 16)"]
+        );
+        assert_eq!(fine_bounds(5, 1), "\"min\": 4, \"max\": 5, ");
+        assert_eq!(fine_label(45, 2), "[4K, 5K)");
+        assert_eq!(bucket_count(&MapKind::Hist { bits: 0 }), 65);
+        assert_eq!(bucket_count(&MapKind::Hist { bits: 2 }), (62 << 2) + 1);
     }
 }

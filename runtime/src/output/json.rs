@@ -54,7 +54,7 @@ pub(super) fn map(
 fn message_type(kind: &MapKind) -> &'static str {
     match kind {
         MapKind::Avg | MapKind::Stats => "stats",
-        MapKind::Hist | MapKind::Lhist { .. } => "hist",
+        MapKind::Hist { .. } | MapKind::Lhist { .. } => "hist",
         _ => "map",
     }
 }

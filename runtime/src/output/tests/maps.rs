@@ -39,7 +39,7 @@ fn aggregations_combine_cpus() {
 #[test]
 fn hist_with_negative_values() {
     let counts = [(0, 1, 0), (3, 1, 1), (4, 0, 1), (6, 1, 0), (14, 0, 1)];
-    let dumps = vec![(agg("@lat", Hist, None), buckets(&[], &counts))];
+    let dumps = vec![(agg("@lat", Hist { bits: 0 }, None), buckets(&[], &counts))];
     check(&dumps, captured!("hist"));
 }
 
@@ -47,7 +47,7 @@ fn hist_with_negative_values() {
 #[test]
 fn hist_bar_widths() {
     let counts = [(2, 1, 0), (3, 1, 1), (4, 2, 1), (5, 6, 7)];
-    let dumps = vec![(agg("@h", Hist, None), buckets(&[], &counts))];
+    let dumps = vec![(agg("@h", Hist { bits: 0 }, None), buckets(&[], &counts))];
     check(&dumps, captured!("bars"));
 }
 
@@ -64,7 +64,7 @@ fn hist_labels_up_to_the_last_bucket() {
         (62, 3, 3),
         (64, 4, 4),
     ];
-    let dumps = vec![(agg("@h", Hist, None), buckets(&[], &counts))];
+    let dumps = vec![(agg("@h", Hist { bits: 0 }, None), buckets(&[], &counts))];
     check(&dumps, captured!("big"));
 }
 
@@ -98,7 +98,10 @@ fn lhist_open_ended_buckets() {
 fn k_m_g_labels() {
     let one = |b: i64| (b, 1, 0);
     let dumps = vec![
-        (agg("@h", Hist, None), buckets(&[], &[one(23), one(33)])),
+        (
+            agg("@h", Hist { bits: 0 }, None),
+            buckets(&[], &[one(23), one(33)]),
+        ),
         (
             agg("@n", lhist(0, 4194304, 1048576), None),
             buckets(&[], &[one(3), one(5)]),
@@ -159,7 +162,7 @@ fn stats_keyed_hist_and_scalar_value() {
             agg("@s", Stats, None),
             vec![entry(scalar(), vec![pair(2, 1), pair(4, 1)])],
         ),
-        (agg("@x", Hist, Some(i64_ty())), x),
+        (agg("@x", Hist { bits: 0 }, Some(i64_ty())), x),
         (
             plain("@e", None, i64_ty()),
             vec![entry(scalar(), vec![i(5)])],
@@ -298,7 +301,7 @@ fn entry_order() {
             agg("@st", Stats, Some(i64_ty())),
             vec![cpu0(1, pair(3, 3)), cpu0(2, pair(10, 1))],
         ),
-        (agg("@h", Hist, Some(i64_ty())), h),
+        (agg("@h", Hist { bits: 0 }, Some(i64_ty())), h),
         (
             agg("@c", Count, Some(i64_ty())),
             vec![
@@ -319,7 +322,7 @@ fn entry_order() {
 fn empty_maps() {
     let dumps = vec![
         (plain("@x", None, i64_ty()), vec![]),
-        (agg("@h", Hist, None), vec![]),
+        (agg("@h", Hist { bits: 0 }, None), vec![]),
         (agg("@s", Stats, None), vec![]),
         (agg("@a", Avg, None), vec![]),
         (agg("@l", lhist(0, 10, 1), None), vec![]),

@@ -49,7 +49,10 @@ fn print_all_top_and_div() {
         plain("@a", int_key(), i64_ty()),
         vec![entry(i(1), vec![i(5)]), entry(i(2), vec![i(7)])],
     );
-    let h = (agg("@h", Hist, None), buckets(&[], &[(3, 1, 0)]));
+    let h = (
+        agg("@h", Hist { bits: 0 }, None),
+        buckets(&[], &[(3, 1, 0)]),
+    );
     let prints = [(&a, 0, 0), (&a, 1, 0), (&a, 0, 2), (&h, 0, 0)];
     check_program(&prints, &[a.clone(), h.clone()], captured!("print1"));
 }
@@ -70,7 +73,7 @@ fn top_and_div_for_every_kind() {
     let mut h_raw = buckets(&i(1), &[(3, 1, 1), (8, 1, 0)]);
     h_raw.extend(buckets(&i(2), &[(5, 0, 1)]));
     h_raw.extend(buckets(&i(3), &[(2, 2, 2)]));
-    let h = (agg("@h", Hist, int_key()), h_raw);
+    let h = (agg("@h", Hist { bits: 0 }, int_key()), h_raw);
     let st = (
         agg("@s", Stats, int_key()),
         counts(&[(1, pair(10, 1), pair(0, 0)), (2, pair(20, 1), pair(31, 1))]),
@@ -124,7 +127,10 @@ fn zeroed_maps() {
     let zero2 = || vec![i(0), i(0)];
     let pairs0 = || vec![pair(0, 0), pair(0, 0)];
     let maps = [
-        (agg("@h", Hist, None), buckets(&[], &[(3, 0, 0)])),
+        (
+            agg("@h", Hist { bits: 0 }, None),
+            buckets(&[], &[(3, 0, 0)]),
+        ),
         (
             agg("@m", Min, None),
             vec![entry(scalar(), vec![pair(0, 1), pair(0, 0)])],

@@ -43,7 +43,7 @@ fn equal_values_order_by_key_bytes() {
 #[test]
 fn hist_buckets_out_of_range_are_ignored() {
     let counts = [(2, 1, 0), (65, 5, 5), (-1, 5, 5)];
-    let dumps = vec![(agg("@h", Hist, None), buckets(&[], &counts))];
+    let dumps = vec![(agg("@h", Hist { bits: 0 }, None), buckets(&[], &counts))];
     let text = "\n\n@h: \n[1]                    1 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n\n";
     assert_eq!(render(OutputFormat::Text, &dumps, &NoSymbols), text);
 }
@@ -53,7 +53,7 @@ fn hist_key_is_padded_to_eight_bytes() {
     let key = Some(int(4, false));
     let mut raw = buckets(&le(9, 4), &[(3, 1, 0)]);
     raw.extend(buckets(&le(9, 4), &[(4, 0, 1)]));
-    let dumps = vec![(agg("@h", Hist, key), raw)];
+    let dumps = vec![(agg("@h", Hist { bits: 0 }, key), raw)];
     let json = "{\"type\": \"hist\", \"data\": {\"@h\": {\"9\": \
                 [{\"min\": 2, \"max\": 3, \"count\": 1}, {\"min\": 4, \"max\": 7, \"count\": 1}]}}}\n";
     assert_eq!(render(OutputFormat::Json, &dumps, &NoSymbols), json);

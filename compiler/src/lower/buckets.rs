@@ -1,0 +1,163 @@
+//! The bucket a value lands in for `hist()` and `lhist()`, computed when the probe
+//! runs. Bucket numbering is that of `ebpfc_stdlib::meta::MapKind::{Hist, Lhist}`.
+
+use super::Lower;
+use crate::ir::{AluOp, Cmp, Inst, Operand, VReg};
+
+/// The most sub-buckets per power of two `hist(v, bits)` accepts, as `bits`.
+pub(super) const MAX_HIST_BITS: u32 = 5;
+
+impl Lower<'_> {
+    /// hist() bucket with `bits` sub-buckets bits per power of two: 0 for negatives,
+    /// `v + 1` for `v < 2 << bits`, else `((p - bits + 1) << bits) + (v >> (p - bits))
+    /// - (1 << bits) + 1` where `p = floor(log2(v))`. With `bits` 0 this is 1 for zero
+    /// and `log2(v) + 2` otherwise.
+    pub(super) fn log2_bucket(&mut self, value: Operand, bits: u32) -> VReg {
+        if bits == 0 {
+            return self.log2_bucket_k0(value);
+        }
+        let n = 1i64 << bits;
+        let v = self.b.vreg();
+        self.b.emit(Inst::Mov { dst: v, src: value });
+        let idx = self.b.vreg();
+        self.b.emit(Inst::Mov {
+            dst: idx,
+            src: Operand::Imm(0),
+        });
+        let (nonneg, big, done) = (self.fresh_block(), self.fresh_block(), self.fresh_block());
+        self.b.branch(Cmp::SGe, v, Operand::Imm(0), nonneg, done);
+        self.alu(idx, AluOp::Add, v, Operand::Imm(1));
+        self.b.branch(Cmp::SGe, v, Operand::Imm(2 * n), big, done);
+        let p = self.floor_log2(v);
+        // idx = ((p + 1 - bits) << bits) + (v >> (p - bits)) - n + 1
+        let shift = self.b.vreg();
+        self.alu(shift, AluOp::Sub, p, Operand::Imm(i64::from(bits)));
+        let part = self.b.vreg();
+        self.alu(part, AluOp::LShr, v, Operand::Reg(shift));
+        self.alu(idx, AluOp::Add, shift, Operand::Imm(1));
+        self.alu(idx, AluOp::Shl, idx, Operand::Imm(i64::from(bits)));
+        self.alu(idx, AluOp::Add, idx, Operand::Reg(part));
+        self.alu(idx, AluOp::Sub, idx, Operand::Imm(n - 1));
+        self.b.jump_to(done);
+        idx
+    }
+
+    fn alu(&mut self, dst: VReg, op: AluOp, lhs: VReg, rhs: Operand) {
+        self.b.emit(Inst::Alu { dst, op, lhs, rhs });
+    }
+
+    /// `floor(log2(v))` of a positive `v`, by halving searches.
+    fn floor_log2(&mut self, v: VReg) -> VReg {
+        let rest = self.b.vreg();
+        self.b.emit(Inst::Mov {
+            dst: rest,
+            src: Operand::Reg(v),
+        });
+        let p = self.b.vreg();
+        self.b.emit(Inst::Mov {
+            dst: p,
+            src: Operand::Imm(0),
+        });
+        for shift in [32, 16, 8, 4, 2, 1] {
+            let bit = self.b.vreg();
+            self.b.emit(Inst::Set {
+                dst: bit,
+                cond: Cmp::UGe,
+                lhs: rest,
+                rhs: Operand::Imm(1i64 << shift),
+            });
+            self.alu(bit, AluOp::Mul, bit, Operand::Imm(shift));
+            self.alu(rest, AluOp::LShr, rest, Operand::Reg(bit));
+            self.alu(p, AluOp::Add, p, Operand::Reg(bit));
+        }
+        p
+    }
+
+    /// hist() bucket: 0 for negatives, 1 for zero, `log2(v) + 2` otherwise.
+    fn log2_bucket_k0(&mut self, value: Operand) -> VReg {
+        let v = self.b.vreg();
+        self.b.emit(Inst::Mov { dst: v, src: value });
+        let idx = self.b.vreg();
+        self.b.emit(Inst::Mov {
+            dst: idx,
+            src: Operand::Imm(0),
+        });
+        let (nonneg, positive, done) = (self.fresh_block(), self.fresh_block(), self.fresh_block());
+        self.b.branch(Cmp::SGe, v, Operand::Imm(0), nonneg, done);
+        self.b.emit(Inst::Mov {
+            dst: idx,
+            src: Operand::Imm(1),
+        });
+        self.b.branch(Cmp::Ne, v, Operand::Imm(0), positive, done);
+        self.b.emit(Inst::Mov {
+            dst: idx,
+            src: Operand::Imm(2),
+        });
+        for shift in [32, 16, 8, 4, 2, 1] {
+            let bit = self.b.vreg();
+            self.b.emit(Inst::Set {
+                dst: bit,
+                cond: Cmp::UGe,
+                lhs: v,
+                rhs: Operand::Imm(1i64 << shift),
+            });
+            self.b.emit(Inst::Alu {
+                dst: bit,
+                op: AluOp::Mul,
+                lhs: bit,
+                rhs: Operand::Imm(shift),
+            });
+            self.b.emit(Inst::Alu {
+                dst: v,
+                op: AluOp::LShr,
+                lhs: v,
+                rhs: Operand::Reg(bit),
+            });
+            self.b.emit(Inst::Alu {
+                dst: idx,
+                op: AluOp::Add,
+                lhs: idx,
+                rhs: Operand::Reg(bit),
+            });
+        }
+        self.b.jump_to(done);
+        idx
+    }
+
+    /// lhist() bucket: 0 below `min`, N+1 at or above `max`, else `(v - min) / step + 1`.
+    pub(super) fn linear_bucket(&mut self, value: Operand, min: i64, max: i64, step: i64) -> VReg {
+        let v = self.b.reg(value);
+        let idx = self.b.vreg();
+        self.b.emit(Inst::Mov {
+            dst: idx,
+            src: Operand::Imm(0),
+        });
+        let (not_low, inside, done) = (self.fresh_block(), self.fresh_block(), self.fresh_block());
+        self.b.branch(Cmp::SGe, v, Operand::Imm(min), not_low, done);
+        self.b.emit(Inst::Mov {
+            dst: idx,
+            src: Operand::Imm((max - min) / step + 1),
+        });
+        self.b.branch(Cmp::SLt, v, Operand::Imm(max), inside, done);
+        self.b.emit(Inst::Alu {
+            dst: idx,
+            op: AluOp::Sub,
+            lhs: v,
+            rhs: Operand::Imm(min),
+        });
+        self.b.emit(Inst::Alu {
+            dst: idx,
+            op: AluOp::UDiv,
+            lhs: idx,
+            rhs: Operand::Imm(step),
+        });
+        self.b.emit(Inst::Alu {
+            dst: idx,
+            op: AluOp::Add,
+            lhs: idx,
+            rhs: Operand::Imm(1),
+        });
+        self.b.jump_to(done);
+        idx
+    }
+}
