@@ -4,7 +4,7 @@
 
 use super::{Lower, Val};
 use crate::helpers;
-use crate::ir::{Arg, Base, Inst, Operand};
+use crate::ir::{Arg, Operand};
 use crate::types::Type;
 use ebpfc_parser::ast::{Expr, ExprKind};
 use ebpfc_parser::span::Span;
@@ -197,15 +197,7 @@ impl Lower<'_> {
         let ns = self.int_operand(ns);
         let index = self.module.strings.len() as u32;
         self.module.strings.push(format.clone());
-        let ty = Type::Time { format: index };
-        let slot = self.b.slot(8);
-        self.b.emit(Inst::Store {
-            base: Base::Slot(slot),
-            offset: 0,
-            size: 8,
-            value: ns,
-        });
-        Val::Bytes(slot, ty)
+        self.word_value(ns, Type::Time { format: index })
     }
 
     /// `cgroupid("/sys/fs/cgroup/...")`: the cgroup's id (its directory's inode), read now.

@@ -58,6 +58,13 @@ impl Lower<'_> {
             dst: p,
             src: Operand::Imm(0),
         });
+        self.add_log2(rest, p);
+        p
+    }
+
+    /// Adds `floor(log2(rest))` of a positive `rest` to `acc` by halving searches,
+    /// shifting `rest` down to 1 on the way.
+    fn add_log2(&mut self, rest: VReg, acc: VReg) {
         for shift in [32, 16, 8, 4, 2, 1] {
             let bit = self.b.vreg();
             self.b.emit(Inst::Set {
@@ -68,9 +75,8 @@ impl Lower<'_> {
             });
             self.alu(bit, AluOp::Mul, bit, Operand::Imm(shift));
             self.alu(rest, AluOp::LShr, rest, Operand::Reg(bit));
-            self.alu(p, AluOp::Add, p, Operand::Reg(bit));
+            self.alu(acc, AluOp::Add, acc, Operand::Reg(bit));
         }
-        p
     }
 
     /// hist() bucket: 0 for negatives, 1 for zero, `log2(v) + 2` otherwise.
@@ -93,33 +99,7 @@ impl Lower<'_> {
             dst: idx,
             src: Operand::Imm(2),
         });
-        for shift in [32, 16, 8, 4, 2, 1] {
-            let bit = self.b.vreg();
-            self.b.emit(Inst::Set {
-                dst: bit,
-                cond: Cmp::UGe,
-                lhs: v,
-                rhs: Operand::Imm(1i64 << shift),
-            });
-            self.b.emit(Inst::Alu {
-                dst: bit,
-                op: AluOp::Mul,
-                lhs: bit,
-                rhs: Operand::Imm(shift),
-            });
-            self.b.emit(Inst::Alu {
-                dst: v,
-                op: AluOp::LShr,
-                lhs: v,
-                rhs: Operand::Reg(bit),
-            });
-            self.b.emit(Inst::Alu {
-                dst: idx,
-                op: AluOp::Add,
-                lhs: idx,
-                rhs: Operand::Reg(bit),
-            });
-        }
+        self.add_log2(v, idx);
         self.b.jump_to(done);
         idx
     }
@@ -139,24 +119,9 @@ impl Lower<'_> {
             src: Operand::Imm((max - min) / step + 1),
         });
         self.b.branch(Cmp::SLt, v, Operand::Imm(max), inside, done);
-        self.b.emit(Inst::Alu {
-            dst: idx,
-            op: AluOp::Sub,
-            lhs: v,
-            rhs: Operand::Imm(min),
-        });
-        self.b.emit(Inst::Alu {
-            dst: idx,
-            op: AluOp::UDiv,
-            lhs: idx,
-            rhs: Operand::Imm(step),
-        });
-        self.b.emit(Inst::Alu {
-            dst: idx,
-            op: AluOp::Add,
-            lhs: idx,
-            rhs: Operand::Imm(1),
-        });
+        self.alu(idx, AluOp::Sub, v, Operand::Imm(min));
+        self.alu(idx, AluOp::UDiv, idx, Operand::Imm(step));
+        self.alu(idx, AluOp::Add, idx, Operand::Imm(1));
         self.b.jump_to(done);
         idx
     }

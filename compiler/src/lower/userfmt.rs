@@ -3,7 +3,7 @@
 //! layouts are those of `ebpfc_stdlib::meta::Ty::{Errno, CgroupPath, Mac}`.
 
 use super::{Lower, Val};
-use crate::ir::{Arg, Base, Inst, Operand};
+use crate::ir::{Base, Inst, Operand};
 use crate::types::Type;
 use ebpfc_parser::ast::{Expr, ExprKind};
 use ebpfc_parser::span::Span;
@@ -28,7 +28,7 @@ impl Lower<'_> {
     }
 
     /// An 8-byte slot holding `value`, typed `ty`.
-    fn word_value(&mut self, value: Operand, ty: Type) -> Val {
+    pub(super) fn word_value(&mut self, value: Operand, ty: Type) -> Val {
         let slot = self.b.slot(8);
         self.b.emit(Inst::Store {
             base: Base::Slot(slot),
@@ -98,13 +98,7 @@ impl Lower<'_> {
                 return Val::Void;
             }
         };
-        let helper = self.probe_read(user);
-        let args = vec![
-            Arg::Slot(slot, 0),
-            Arg::Val(Operand::Imm(i64::from(MAC_LEN))),
-            Arg::Val(addr),
-        ];
-        self.b.call(helper, args);
+        self.read_into((slot, 0), Operand::Imm(i64::from(MAC_LEN)), addr, user);
         Val::Bytes(slot, Type::Mac)
     }
 }

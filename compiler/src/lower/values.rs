@@ -180,11 +180,11 @@ impl Lower<'_> {
                 let n = size.min(from).div_ceil(8) * 8;
                 self.b.copy(Base::Slot(slot), 8, Base::Slot(src), 0, n);
             }
-            Val::Scalar(ptr, Type::Ptr { user, .. }) => self.read_into(slot, len, ptr, user),
-            Val::Mem { addr, user, .. } => self.read_into(slot, len, addr, user),
+            Val::Scalar(ptr, Type::Ptr { user, .. }) => self.read_into((slot, 8), len, ptr, user),
+            Val::Mem { addr, user, .. } => self.read_into((slot, 8), len, addr, user),
             Val::Scalar(ptr, _) => {
                 let user = self.user_pointers();
-                self.read_into(slot, len, ptr, user);
+                self.read_into((slot, 8), len, ptr, user);
             }
             other => {
                 let msg = format!("buf() needs a pointer or an array, found {}", other.ty());
@@ -208,10 +208,16 @@ impl Lower<'_> {
         r
     }
 
-    /// Reads `len` bytes at `ptr` into the data of the buffer in `slot`.
-    fn read_into(&mut self, slot: SlotId, len: Operand, ptr: Operand, user: bool) {
+    /// Reads `len` bytes at `ptr` (user or kernel memory) into `slot` at `offset`.
+    pub(super) fn read_into(
+        &mut self,
+        (slot, offset): (SlotId, i32),
+        len: Operand,
+        ptr: Operand,
+        user: bool,
+    ) {
         let helper = self.probe_read(user);
-        let args = vec![Arg::Slot(slot, 8), Arg::Val(len), Arg::Val(ptr)];
+        let args = vec![Arg::Slot(slot, offset), Arg::Val(len), Arg::Val(ptr)];
         self.b.call(helper, args);
     }
 
