@@ -14,6 +14,7 @@ impl Lower<'_> {
     pub(super) fn map_function(&mut self, name: &str, args: &[Expr], span: Span) -> Option<Val> {
         match name {
             "has_key" => return Some(self.has_key(args, span)),
+            "len" => return Some(self.len(args, span)),
             "delete" => self.delete(args, span),
             "clear" | "zero" => {
                 let id = if name == "clear" {
