@@ -8,6 +8,7 @@
 mod actions;
 mod callback;
 mod calls;
+mod capture;
 mod expr;
 mod inline;
 mod loops;
