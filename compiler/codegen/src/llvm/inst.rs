@@ -88,8 +88,8 @@ impl<'ctx> Lowering<'_, 'ctx> {
     /// Lowers one instruction.
     pub fn inst(&self, inst: &Inst) -> Result<(), CodegenError> {
         match inst {
-            Inst::Ctx { dst } => self.param(*dst, 0),
-            Inst::Param { dst, index } => self.param(*dst, *index),
+            Inst::Ctx { dst } => self.param(*dst, 0, "ctx"),
+            Inst::Param { dst, index } => self.param(*dst, *index, ""),
             Inst::Mov { dst, src } => self.def(*dst, self.operand(*src)?),
             Inst::Alu { dst, op, lhs, rhs } => {
                 let v = self.alu(*op, self.read(*lhs)?, *rhs)?;
@@ -140,13 +140,13 @@ impl<'ctx> Lowering<'_, 'ctx> {
         }
     }
 
-    /// `dst = ` parameter `index` as an integer.
-    fn param(&self, dst: VReg, index: u8) -> Result<(), CodegenError> {
+    /// `dst = ` parameter `index` as an integer (named `name` in the LLVM IR).
+    fn param(&self, dst: VReg, index: u8, name: &str) -> Result<(), CodegenError> {
         let p = self
             .params
             .get(usize::from(index))
             .ok_or_else(|| CodegenError::Bug(format!("no parameter {index}")))?;
-        let v = self.builder.build_ptr_to_int(*p, self.i64(), "")?;
+        let v = self.builder.build_ptr_to_int(*p, self.i64(), name)?;
         self.def(dst, v)
     }
 
