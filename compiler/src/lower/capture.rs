@@ -344,3 +344,41 @@ fn rebuild_val(val: &Val, parts: &[Part]) -> Val {
         (other, _) => other.clone(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn capture(parts: Vec<Part>) -> Capture {
+        Capture {
+            name: String::new(),
+            outer: Outer::Ident(Val::Void),
+            outer_parts: parts.into_iter().map(|p| (p, 0)).collect(),
+            inner_parts: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn pointers_come_first_then_integers_together_then_buffers() {
+        let mut captures = vec![
+            capture(vec![Part::Slot(SlotId(0), 16)]),
+            capture(vec![Part::Reg(VReg(1))]),
+            capture(vec![Part::Ptr(VReg(2)), Part::Ptr(VReg(3))]),
+            capture(vec![Part::Reg(VReg(4))]),
+        ];
+        let (scalars, end) = place_parts(&mut captures, 16);
+        let offsets: Vec<Vec<i32>> = captures
+            .iter()
+            .map(|c| c.outer_parts.iter().map(|(_, at)| *at).collect())
+            .collect();
+        assert_eq!(offsets, [vec![48], vec![32], vec![16, 24], vec![40]]);
+        assert_eq!(scalars, (32, 16));
+        assert_eq!(end, 64);
+    }
+
+    #[test]
+    fn without_integers_their_region_is_empty() {
+        let mut captures = vec![capture(vec![Part::Slot(SlotId(0), 8)])];
+        assert_eq!(place_parts(&mut captures, 8), ((8, 0), 16));
+    }
+}

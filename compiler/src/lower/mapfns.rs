@@ -1,6 +1,7 @@
 //! Functions over whole maps or entries: `delete`, `clear`, `zero`, `print`, and
 //! `time`. `delete` runs in the kernel; the others send an event the runtime acts on
-//! (record layouts in `ebpfc_stdlib::meta`).
+//! (record layouts in `ebpfc_stdlib::meta`). `len` is lowered with the loops over maps,
+//! in `mapfor`.
 
 use super::{Lower, Val};
 use crate::helpers;

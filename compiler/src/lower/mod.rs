@@ -1,4 +1,5 @@
-//! Lowering: the checked AST becomes IR. Every probe target gets its own [`Function`].
+//! Lowering: the checked AST becomes IR. Every probe target gets its own [`Function`];
+//! the bodies of its `for` loops over maps become that function's callbacks.
 //!
 //! Lowering runs twice over the whole program. The first pass only learns each map's
 //! signature (kind, key type, value type) from its assignments, so a map read in one
