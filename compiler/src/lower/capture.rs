@@ -5,16 +5,19 @@
 //! Layout, every part 8-byte aligned:
 //! - offset 0: the probe's context pointer;
 //! - offset 8, when the body may call `exit()`: the exit flag;
-//! - the pointers of an enclosing loop's entry (`$kv` of an outer `for`);
-//! - the integers and addresses (8 bytes each, together);
-//! - the strings, tuples and formatted values (their whole buffers).
+//! - the values the body only reads, and the pointers of an enclosing loop's entry
+//!   (`$kv` of an outer `for`);
+//! - the integers and addresses the body assigns (8 bytes each, together);
+//! - the strings, tuples and formatted values the body assigns (their whole buffers).
 //!
-//! Pointers are read with plain loads, so that the verifier keeps their types. The other
-//! values are read with `bpf_probe_read_kernel`, so that the verifier sees them as
-//! unknown: it checks a callback as a loop of unknown length, and a counter it tracked
+//! The first region is read with plain loads: the verifier keeps the pointers' types and
+//! knows the constants (a loop bound, say), which stay the same on every call. The values
+//! the body assigns are read with `bpf_probe_read_kernel`, so that the verifier sees them
+//! as unknown: it checks a callback as a loop of unknown length, and a counter it tracked
 //! exactly (`$i++; if ($i == 10) { break; }`) would take a new value on every pass it
-//! simulates, until it gives up on the program.
+//! simulates, until it gives up on the program. Only those are copied back.
 
+use super::mentions::Mentions;
 use super::{Lower, Val, Var};
 use crate::helpers;
 use crate::ir::{AluOp, Arg, Base, Inst, Operand, SlotId, VReg};
@@ -44,10 +47,13 @@ impl Part {
         }
     }
 
-    /// Where the part goes in the block: pointers, then integers, then buffers.
-    fn region(&self) -> u8 {
+    /// Where the part goes in the block: what plain loads read (pointers, and the
+    /// parts of values not `assigned`), then the assigned integers, then the assigned
+    /// buffers.
+    fn region(&self, assigned: bool) -> u8 {
         match self {
             Part::Ptr(_) => 0,
+            _ if !assigned => 0,
             Part::Reg(_) => 1,
             Part::Slot(..) => 2,
         }
@@ -67,6 +73,8 @@ enum Outer {
 struct Capture {
     name: String,
     outer: Outer,
+    /// Whether the body assigns it.
+    assigned: bool,
     /// The enclosing code's parts and their offsets in the block.
     outer_parts: Vec<(Part, i32)>,
     /// The callback's own parts (set when the callback is lowered), same offsets.
@@ -74,10 +82,10 @@ struct Capture {
 }
 
 impl Capture {
-    /// Whether the body's changes go back to the enclosing code: variables do, macro
-    /// arguments and loop entries do not.
+    /// Whether the body's changes go back to the enclosing code: those of the variables
+    /// it assigns do (not macro arguments or loop entries, which it cannot assign).
     fn writable(&self) -> bool {
-        matches!(&self.outer, Outer::Var(v) if !matches!(v, Var::Entry(_)))
+        self.assigned && matches!(&self.outer, Outer::Var(v) if !matches!(v, Var::Entry(_)))
     }
 }
 
@@ -93,16 +101,11 @@ pub(super) struct Frame {
 }
 
 impl Lower<'_> {
-    /// Lays out and fills the context block of a callback whose body names `names`
-    /// (`own` is the name the callback binds itself, not captured).
-    pub(super) fn callback_frame<'n>(
-        &mut self,
-        names: impl Iterator<Item = &'n String>,
-        own: &str,
-        exit_flag: bool,
-    ) -> Frame {
+    /// Lays out and fills the context block of a callback whose body names what
+    /// `mentions` lists (`own` is the name the callback binds itself, not captured).
+    pub(super) fn callback_frame(&mut self, mentions: &Mentions, own: &str) -> Frame {
         let mut captures = Vec::new();
-        for name in names.filter(|n| *n != own) {
+        for name in mentions.names.iter().filter(|n| *n != own) {
             let outer = match (self.vars.get(name), self.macro_ident(name)) {
                 (Some(var), _) => Outer::Var(var.clone()),
                 (None, Some(val)) => Outer::Ident(val),
@@ -112,14 +115,17 @@ impl Lower<'_> {
             if !parts.is_empty() {
                 let outer_parts = parts.into_iter().map(|p| (p, 0)).collect();
                 let (name, inner_parts) = (name.clone(), Vec::new());
+                let assigned = mentions.assigned.contains(&name);
                 captures.push(Capture {
                     name,
                     outer,
+                    assigned,
                     outer_parts,
                     inner_parts,
                 });
             }
         }
+        let exit_flag = mentions.exits;
         let start = if exit_flag { EXIT_OFFSET + 8 } else { 8 };
         let (scalars, end) = place_parts(&mut captures, start);
         let slot = self.b.slot(end as u32);
@@ -209,10 +215,11 @@ impl Lower<'_> {
             (slot, scalar_start)
         });
         for cap in &mut frame.captures {
+            let assigned = cap.assigned;
             cap.inner_parts = cap
                 .outer_parts
                 .iter()
-                .map(|&(part, offset)| (self.read_part(part, offset, block, scalars), offset))
+                .map(|&(part, at)| (self.read_part(part, at, block, assigned, scalars), at))
                 .collect();
             let parts: Vec<Part> = cap.inner_parts.iter().map(|(p, _)| *p).collect();
             match &cap.outer {
@@ -228,30 +235,40 @@ impl Lower<'_> {
         idents
     }
 
-    /// The callback's copy of `part`, at `offset` in the block (integers come from the
-    /// `scalars` slot, a copy of their region starting at the given offset).
+    /// The callback's copy of `part`, at `offset` in the block at `block`. The parts of
+    /// `assigned` values are read opaquely: integers from `scalars`, the slot holding an
+    /// opaque copy of their region (which starts at the given offset), buffers with
+    /// their own opaque copy. The others are read with plain loads.
     fn read_part(
         &mut self,
         part: Part,
         offset: i32,
         block: VReg,
+        assigned: bool,
         scalars: Option<(SlotId, i32)>,
     ) -> Part {
-        match (part, scalars) {
-            (Part::Ptr(_), _) => {
-                let r = self.b.vreg();
-                self.load8(r, Base::Reg(block), offset);
-                Part::Ptr(r)
-            }
-            (Part::Reg(_), Some((slot, start))) => {
+        match (part, assigned, scalars) {
+            (Part::Reg(_), true, Some((slot, start))) => {
                 let r = self.b.vreg();
                 self.load8(r, Base::Slot(slot), offset - start);
                 Part::Reg(r)
             }
-            (Part::Reg(_), None) => part,
-            (Part::Slot(_, n), _) => {
+            (Part::Ptr(_) | Part::Reg(_), ..) => {
+                let r = self.b.vreg();
+                self.load8(r, Base::Reg(block), offset);
+                match part {
+                    Part::Ptr(_) => Part::Ptr(r),
+                    _ => Part::Reg(r),
+                }
+            }
+            (Part::Slot(_, n), ..) => {
                 let slot = self.b.slot(n);
-                self.read_opaque(slot, block, offset, n);
+                if assigned {
+                    self.read_opaque(slot, block, offset, n);
+                } else {
+                    self.b
+                        .copy(Base::Slot(slot), 0, Base::Reg(block), offset, n);
+                }
                 Part::Slot(slot, n)
             }
         }
@@ -301,7 +318,7 @@ fn place_parts(captures: &mut [Capture], start: i32) -> ((i32, u32), i32) {
         }
         for cap in captures.iter_mut() {
             for (part, at) in cap.outer_parts.iter_mut() {
-                if part.region() == region {
+                if part.region(cap.assigned) == region {
                     *at = offset;
                     offset += part.size() as i32;
                 }
@@ -349,36 +366,48 @@ fn rebuild_val(val: &Val, parts: &[Part]) -> Val {
 mod tests {
     use super::*;
 
-    fn capture(parts: Vec<Part>) -> Capture {
+    fn capture(assigned: bool, parts: Vec<Part>) -> Capture {
         Capture {
             name: String::new(),
             outer: Outer::Ident(Val::Void),
+            assigned,
             outer_parts: parts.into_iter().map(|p| (p, 0)).collect(),
             inner_parts: Vec::new(),
         }
     }
 
     #[test]
-    fn pointers_come_first_then_integers_together_then_buffers() {
+    fn read_values_come_first_then_assigned_integers_then_assigned_buffers() {
         let mut captures = vec![
-            capture(vec![Part::Slot(SlotId(0), 16)]),
-            capture(vec![Part::Reg(VReg(1))]),
-            capture(vec![Part::Ptr(VReg(2)), Part::Ptr(VReg(3))]),
-            capture(vec![Part::Reg(VReg(4))]),
+            capture(true, vec![Part::Slot(SlotId(0), 16)]),
+            capture(true, vec![Part::Reg(VReg(1))]),
+            capture(false, vec![Part::Ptr(VReg(2)), Part::Ptr(VReg(3))]),
+            capture(true, vec![Part::Reg(VReg(4))]),
+            capture(false, vec![Part::Reg(VReg(5))]),
+            capture(false, vec![Part::Slot(SlotId(1), 8)]),
         ];
         let (scalars, end) = place_parts(&mut captures, 16);
         let offsets: Vec<Vec<i32>> = captures
             .iter()
             .map(|c| c.outer_parts.iter().map(|(_, at)| *at).collect())
             .collect();
-        assert_eq!(offsets, [vec![48], vec![32], vec![16, 24], vec![40]]);
-        assert_eq!(scalars, (32, 16));
-        assert_eq!(end, 64);
+        let want = [
+            vec![64],
+            vec![48],
+            vec![16, 24],
+            vec![56],
+            vec![32],
+            vec![40],
+        ];
+        assert_eq!(offsets, want);
+        // The read-only string sits with the plain loads, before the assigned integers.
+        assert_eq!(scalars, (48, 16));
+        assert_eq!(end, 80);
     }
 
     #[test]
-    fn without_integers_their_region_is_empty() {
-        let mut captures = vec![capture(vec![Part::Slot(SlotId(0), 8)])];
+    fn without_assigned_integers_their_region_is_empty() {
+        let mut captures = vec![capture(true, vec![Part::Slot(SlotId(0), 8)])];
         assert_eq!(place_parts(&mut captures, 8), ((8, 0), 16));
     }
 }

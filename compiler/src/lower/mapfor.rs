@@ -29,7 +29,7 @@ impl Lower<'_> {
             return;
         };
         let mentions = mentions::of_block(body, &self.module.callables);
-        let mut frame = self.callback_frame(mentions.names.iter(), var, mentions.exits);
+        let mut frame = self.callback_frame(&mentions, var);
         let index = self.callback(&mut frame, |l, key, value| {
             let entry = Entry {
                 key,

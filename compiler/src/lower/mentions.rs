@@ -1,7 +1,7 @@
 //! What a block mentions, for the callbacks it is lowered into: the variables (`$x`) and
-//! bare identifiers it names, and whether it may end the probe (`exit()`). The bodies of
-//! the macros and functions it calls are looked into as well (each once), so the answer
-//! is a superset of what lowering the block will use.
+//! bare identifiers it names, the variables it assigns, and whether it may end the probe
+//! (`exit()`). The bodies of the macros and functions it calls are looked into as well
+//! (each once), so the answer is a superset of what lowering the block will use.
 
 use super::inline::Callables;
 use ebpfc_parser::ast::{Block, Expr, ExprKind, ForIter, SizeOfArg, Stmt, StmtKind};
@@ -12,6 +12,9 @@ use std::collections::BTreeSet;
 pub(super) struct Mentions {
     /// `$x` variables and bare identifiers (macro arguments, builtins).
     pub names: BTreeSet<String>,
+    /// The variables assigned (`=`, compound assignments, `++`/`--`, `let`, loop
+    /// variables).
+    pub assigned: BTreeSet<String>,
     /// Whether `exit()` may run.
     pub exits: bool,
 }
@@ -45,10 +48,13 @@ impl Walker<'_> {
         match &stmt.kind {
             StmtKind::Expr(e) => self.expr(e),
             StmtKind::Let { var, value, .. } => {
-                self.out.names.insert(var.node.clone());
+                self.assign(&var.node);
                 self.exprs(value.iter());
             }
-            StmtKind::Assign { target, value, .. } => self.exprs([target, value]),
+            StmtKind::Assign { target, value, .. } => {
+                self.assigned_target(target);
+                self.exprs([target, value]);
+            }
             StmtKind::If {
                 cond,
                 then,
@@ -65,7 +71,7 @@ impl Walker<'_> {
                 self.block(body);
             }
             StmtKind::For { var, iter, body } => {
-                self.out.names.insert(var.node.clone());
+                self.assign(&var.node);
                 match iter {
                     ForIter::Map(e) => self.expr(e),
                     ForIter::Range(from, to) => self.exprs([from, to]),
@@ -99,7 +105,10 @@ impl Walker<'_> {
             | ExprKind::TupleIndex { expr, .. }
             | ExprKind::Cast { expr, .. } => self.expr(expr),
             ExprKind::Binary { lhs, rhs, .. } => self.exprs([lhs.as_ref(), rhs.as_ref()]),
-            ExprKind::IncDec { target, .. } => self.expr(target),
+            ExprKind::IncDec { target, .. } => {
+                self.assigned_target(target);
+                self.expr(target);
+            }
             ExprKind::Ternary {
                 cond,
                 then,
@@ -132,6 +141,18 @@ impl Walker<'_> {
             | ExprKind::Positional(_)
             | ExprKind::PositionalCount
             | ExprKind::OffsetOf { .. } => {}
+        }
+    }
+
+    fn assign(&mut self, name: &str) {
+        self.out.names.insert(name.to_string());
+        self.out.assigned.insert(name.to_string());
+    }
+
+    /// The variable an assignment or increment writes, if it writes one.
+    fn assigned_target(&mut self, target: &Expr) {
+        if let ExprKind::Variable(name) = &target.kind {
+            self.assign(name);
         }
     }
 
@@ -180,7 +201,18 @@ mod tests {
         );
         let names: Vec<&str> = m.names.iter().map(String::as_str).collect();
         assert_eq!(names, ["$a", "$b", "$c", "$d", "$outer", "pid", "x"]);
+        let assigned: Vec<&str> = m.assigned.iter().map(String::as_str).collect();
+        assert_eq!(assigned, ["$a", "$d"]);
         assert!(!m.exits);
+    }
+
+    #[test]
+    fn assignments_inside_macros_and_loops_count() {
+        let m = mentions(
+            "macro bump() { $n += 1 } BEGIN { bump(); let $l = 1; for ($i : 0..3) { $t--; } @m[$r] = 1; }",
+        );
+        let assigned: Vec<&str> = m.assigned.iter().map(String::as_str).collect();
+        assert_eq!(assigned, ["$i", "$l", "$n", "$t"]);
     }
 
     #[test]
