@@ -1,7 +1,8 @@
 //! The LLVM backend against the direct one on the live kernel: the same program, run with
 //! `--backend llvm` and `--backend bytecode`, must print the same stdout. Covers BPF's
-//! signed arithmetic, every aggregation, a tracepoint on a controlled workload, every
-//! program of `tests/differential.rs` and every example (loaded with `--dry-run`).
+//! signed arithmetic, every aggregation, a tracepoint on a controlled workload, loops over
+//! maps, every program of `tests/differential.rs` and every example (loaded with
+//! `--dry-run`).
 //! Without the `llvm` feature, `--backend llvm` must explain how to build it.
 
 mod common;
@@ -143,6 +144,40 @@ mod llvm {
         let want: Vec<String> = maps.iter().map(|m| format!("@{m}[{path}]: 9")).collect();
         assert_eq!(direct, want);
         assert_eq!(lines("llvm"), want);
+    }
+
+    #[test]
+    fn map_loops_match() {
+        if !kernel_available("map_loops_match") {
+            return;
+        }
+        // Hash maps iterate in no fixed order: only order-free results are printed.
+        let out = same_on_both(
+            r#"BEGIN { @m[1] = 1; @m[2] = 2; @m[3] = 3; @m[4] = 4; @s["ab"] = 7; @t[2, "b"] = "v"; $odd = 0; $n = 0; $pairs = 0; $name = "-"; for ($kv : @m) { if ($kv.0 % 2 == 0) { continue; } $odd += $kv.1; } for ($kv : @m) { $n++; if ($n == 3) { break; } } for ($a : @m) { for ($b : @m) { if ($a.0 < $b.0) { $pairs++; } } } for ($kv : @t) { $name = $kv.1; printf("%d %s\n", $kv.0.0, $kv.0.1); } for ($kv : @s) { printf("%s %d\n", $kv.0, $kv.1); } printf("%d %d %d %s %d\n", $odd, $n, $pairs, $name, len(@m)); exit(); }"#,
+        );
+        assert!(out.starts_with("2 b\nab 7\n4 3 6 v 4\n"), "{out}");
+        let stopped = same_on_both(
+            r#"BEGIN { @m[1] = 1; @m[2] = 2; for ($kv : @m) { if ($kv.0 == 2) { printf("stop\n"); exit(); } } printf("after\n"); }"#,
+        );
+        assert!(stopped.starts_with("stop\n\n\n"), "{stopped}");
+    }
+
+    #[test]
+    fn llvm_objects_with_loops_load_in_bpftool() {
+        if !kernel_available("llvm_objects_with_loops_load_in_bpftool")
+            || !tool_available("llvm_objects_with_loops_load_in_bpftool", "bpftool")
+        {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let object = dir.path().join("loops.o");
+        let path = object.to_str().unwrap();
+        let program = r#"BEGIN { @m[1] = 2; $t = 0; for ($kv : @m) { $t += $kv.1; } printf("%d %d\n", $t, len(@m)); exit(); }"#;
+        run("llvm", &["--emit-elf", path, "-e", program]);
+        let load = bpftool_loadall(&object, "llvmloops");
+        assert!(load.status.success(), "bpftool: {}", stderr(&load));
+        let out = ebpfc(&[path]);
+        assert_eq!(stdout(&out), "2 1\n\n\n@m[1]: 2\n", "{}", stderr(&out));
     }
 
     /// The `PROGRAMS` list of `tests/differential.rs`.

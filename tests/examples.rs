@@ -36,6 +36,11 @@ const EXPECTED: &[(&str, &[&str], &[&str])] = &[
         &[],
         &["sum of odd numbers below 10: 25, 2^10 = 1024\n"],
     ),
+    (
+        "map_loops.bt",
+        &[],
+        &["ebpfcexample wrote ", " processes wrote "],
+    ),
     ("open_paths.bt", &[], &["ebpfcexample     /etc/hostname\n"]),
     ("opensnoop_count.bt", &[], &["@[ebpfcexample]: "]),
     ("parent_pid.bt", &[], &["echo (pid ", " (ebpfcexample)\n"]),

@@ -166,6 +166,7 @@ impl FnBuilder {
             blocks,
             slots: self.slots,
             vregs: self.vregs,
+            callbacks: Vec::new(),
         }
     }
 }

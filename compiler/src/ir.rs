@@ -3,6 +3,12 @@
 //! virtual registers (64-bit) and stack slots. Invariants: every block ends in exactly
 //! one terminator; a vreg is defined before every use on every path; stack slots are
 //! fully initialized before they are passed to a helper that reads them.
+//!
+//! A program may own callbacks ([`Function::callbacks`]): subprograms whose address it
+//! passes to a helper ([`Arg::Func`], e.g. `bpf_for_each_map_elem`). A callback reads
+//! its arguments with [`Inst::Param`] and reaches the caller's stack only through the
+//! pointers it is given, so a slot passed to such a helper may be read and written by the
+//! call.
 
 use ebpfc_parser::span::Span;
 use ebpfc_stdlib::meta;
@@ -20,6 +26,9 @@ pub struct BlockId(pub u32);
 /// A map of the module.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct MapId(pub u32);
+
+/// The section of every callback (libbpf and aya find subprograms in `.text`).
+pub const CALLBACK_SECTION: &str = ".text";
 
 /// The compiled program.
 #[derive(Debug, Clone, Default)]
@@ -55,6 +64,10 @@ pub struct Function {
     pub blocks: Vec<Block>,
     pub slots: Vec<Slot>,
     pub vregs: u32,
+    /// The callbacks of a program, in the order [`Arg::Func`] numbers them. The
+    /// callbacks of a program's callbacks are in this same list; a callback's own list is
+    /// empty.
+    pub callbacks: Vec<Function>,
 }
 
 /// A stack buffer: `size` bytes, 8-byte aligned.
@@ -93,6 +106,8 @@ pub enum Arg {
     Slot(SlotId, i32),
     /// A map (loaded as a map pointer).
     Map(MapId),
+    /// The address of callback `n` of the program ([`Function::callbacks`]).
+    Func(u32),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +146,12 @@ pub enum Inst {
     /// `dst = ctx` (the program's context pointer; only in the entry block).
     Ctx {
         dst: VReg,
+    },
+    /// `dst = argument index` (0 for r1 ... 4 for r5) of a callback; only at the start of
+    /// a callback's entry block, before any other instruction.
+    Param {
+        dst: VReg,
+        index: u8,
     },
     Mov {
         dst: VReg,
@@ -218,6 +239,7 @@ impl Inst {
     pub fn def(&self) -> Option<VReg> {
         match self {
             Inst::Ctx { dst }
+            | Inst::Param { dst, .. }
             | Inst::Mov { dst, .. }
             | Inst::Alu { dst, .. }
             | Inst::Neg { dst, .. }
@@ -238,7 +260,7 @@ impl Inst {
             }
         };
         match self {
-            Inst::Ctx { .. } => {}
+            Inst::Ctx { .. } | Inst::Param { .. } => {}
             Inst::Mov { src, .. } => op(src),
             Inst::Alu { lhs, rhs, .. } | Inst::Set { lhs, rhs, .. } => {
                 op(&Operand::Reg(*lhs));

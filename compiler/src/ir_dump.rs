@@ -31,11 +31,15 @@ fn dump_function(out: &mut String, f: &Function) {
         }
         let _ = writeln!(out, "  {}", term_text(&b.term));
     }
+    for callback in &f.callbacks {
+        dump_function(out, callback);
+    }
 }
 
 fn inst_text(inst: &Inst, map_index: &dyn Fn(&crate::ir::MapId) -> u32) -> String {
     match inst {
         Inst::Ctx { dst } => format!("{dst} = ctx"),
+        Inst::Param { dst, index } => format!("{dst} = param {index}"),
         Inst::Mov { dst, src } => format!("{dst} = {src}"),
         Inst::Alu { dst, op, lhs, rhs } => format!("{dst} = {op:?} {lhs}, {rhs}").to_lowercase(),
         Inst::Neg { dst, src } => format!("{dst} = neg {src}"),
@@ -84,6 +88,7 @@ fn inst_text(inst: &Inst, map_index: &dyn Fn(&crate::ir::MapId) -> u32) -> Strin
                     Arg::Val(v) => v.to_string(),
                     Arg::Slot(s, off) => format!("&slot{}+{off}", s.0),
                     Arg::Map(m) => format!("map{}", map_index(m)),
+                    Arg::Func(n) => format!("callback{n}"),
                 })
                 .collect();
             let lhs = dst.map(|d| format!("{d} = ")).unwrap_or_default();

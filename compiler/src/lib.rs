@@ -177,7 +177,7 @@ fn lower_all(probes: &[(&ast::Probe, Vec<Target>)], state: &mut ModuleState) -> 
             let mut lower = Lower::new(state, target);
             lower.probe(probe);
             let name = format!("probe{}", functions.len());
-            functions.push(lower.b.build(name, target.section.clone()));
+            functions.push(lower.finish(name, target.section.clone()));
         }
     }
     functions

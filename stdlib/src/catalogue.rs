@@ -214,6 +214,7 @@ pub const FUNCTIONS: &[Function] = &[
     f("cat", 1, 1, Action),
     f("exit", 0, 1, Action),
     f("has_key", 1, MAX_KEYS + 1, Map),
+    f("len", 1, 1, Value),
     f("delete", 1, MAX_KEYS + 1, Map),
     f("clear", 1, 1, Map),
     f("zero", 1, 1, Map),

@@ -243,6 +243,11 @@ impl BtfBuilder {
         self.header(name, Kind::Func, linkage as u16, proto)
     }
 
+    /// Offset of `s` in the string table (for `.BTF.ext`, which names sections there).
+    pub fn add_string(&mut self, s: &str) -> Result<u32, BtfError> {
+        self.string(s)
+    }
+
     /// The complete blob: header, types, strings.
     pub fn to_bytes(&self) -> Vec<u8> {
         let type_len = self.types.len() as u32;

@@ -3,6 +3,7 @@
 //! [`emit`] is the one entry point: IR in, ELF bytes out.
 
 pub mod btf;
+pub mod btf_ext;
 pub mod bytecode;
 pub mod elf;
 #[cfg(feature = "llvm")]
@@ -83,8 +84,10 @@ pub fn instruction_counts(
 pub fn disassemble(module: &Module) -> Result<String, CodegenError> {
     let mut out = String::new();
     for p in bytecode::compile(module)? {
-        out.push_str(&format!("{} [{}]:\n", p.name, p.section));
-        out.push_str(&bytecode::insn::disassemble(&p.insns));
+        for f in std::iter::once(&p).chain(&p.callbacks) {
+            out.push_str(&format!("{} [{}]:\n", f.name, f.section));
+            out.push_str(&bytecode::insn::disassemble(&f.insns));
+        }
     }
     Ok(out)
 }

@@ -5,13 +5,16 @@
 #[derive(Debug, Clone, Default)]
 pub struct ObjectSpec {
     pub programs: Vec<ProgramSpec>,
+    /// The subprograms the programs pass to helpers (section `.text`), in any order;
+    /// [`ProgramSpec::func_relocs`] name them.
+    pub callbacks: Vec<ProgramSpec>,
     pub maps: Vec<MapSpec>,
     /// Contents of the `.ebpfc` section (serialized `ebpfc_stdlib::meta::Metadata`).
     pub metadata: Vec<u8>,
 }
 
-/// One BPF program: a global function symbol in its own section.
-#[derive(Debug, Clone)]
+/// One BPF program (a global function symbol in its own section), or one callback.
+#[derive(Debug, Clone, Default)]
 pub struct ProgramSpec {
     /// Function symbol name (aya's program name), e.g. `probe_0`.
     pub name: String,
@@ -22,6 +25,9 @@ pub struct ProgramSpec {
     pub code: Vec<u8>,
     /// `ld_imm64` instructions that load a map's address: (instruction index, map name).
     pub map_relocs: Vec<(usize, String)>,
+    /// `ld_imm64` instructions that load a callback's address: (instruction index,
+    /// callback name).
+    pub func_relocs: Vec<(usize, String)>,
 }
 
 /// One BTF-defined map in `.maps`.
@@ -38,10 +44,16 @@ pub struct MapSpec {
 }
 
 impl ObjectSpec {
-    /// The object holding `programs` and `module`'s maps and metadata.
-    pub fn for_module(module: &ebpfc_compiler::ir::Module, programs: Vec<ProgramSpec>) -> Self {
+    /// The object holding `programs`, their `callbacks`, and `module`'s maps and
+    /// metadata.
+    pub fn for_module(
+        module: &ebpfc_compiler::ir::Module,
+        programs: Vec<ProgramSpec>,
+        callbacks: Vec<ProgramSpec>,
+    ) -> Self {
         ObjectSpec {
             programs,
+            callbacks,
             maps: maps_of(module),
             metadata: module.meta.to_bytes(),
         }

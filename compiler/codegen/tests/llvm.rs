@@ -187,6 +187,7 @@ fn spills_past_the_stack_limit_are_a_user_error() {
         }],
         slots: vec![Slot { size: 512 }],
         vregs: 9,
+        callbacks: Vec::new(),
     };
     let module = Module {
         functions: vec![function],

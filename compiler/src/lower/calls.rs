@@ -337,9 +337,7 @@ impl Lower<'_> {
             value: code,
         });
         self.output(slot, 16);
-        let next = self.fresh_block();
-        self.b
-            .finish(crate::ir::Term::Return(Operand::Imm(0)), next);
+        self.end_probe();
         Val::Void
     }
 

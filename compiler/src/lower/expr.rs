@@ -105,7 +105,8 @@ impl Lower<'_> {
     }
 
     fn variable(&mut self, name: &str, e: &Expr) -> Val {
-        match self.vars.get(name) {
+        match self.vars.get(name).cloned() {
+            Some(super::Var::Entry(entry)) => self.entry_tuple(&entry),
             Some(var) => var.value(),
             None => {
                 self.error(

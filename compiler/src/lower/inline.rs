@@ -154,6 +154,11 @@ impl Lower<'_> {
     /// `return [e]`: inside an expansion, leaves it with the value; elsewhere ends the
     /// probe.
     pub(super) fn return_stmt(&mut self, value: Option<&Expr>, span: Span) {
+        if self.return_leaves_callback() {
+            let msg = "'return' statement is not allowed in a for-loop over a map";
+            self.error(msg, span, "inside the loop body");
+            return;
+        }
         let Some(Expansion { exit, result }) = self.expansions.last() else {
             let next = self.fresh_block();
             self.b

@@ -1,5 +1,6 @@
 //! Loops: `while`, `unroll(N)`, `for ($i : a..b)`, and `break`/`continue`. Loops become
-//! back edges in the CFG; the kernel verifier proves they terminate.
+//! back edges in the CFG; the kernel verifier proves they terminate. (`for ($kv : @m)`
+//! is a callback instead: see `mapfor`.)
 
 use super::Lower;
 use crate::ir::{BlockId, Term};

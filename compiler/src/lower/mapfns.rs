@@ -1,6 +1,7 @@
 //! Functions over whole maps or entries: `delete`, `clear`, `zero`, `print`, and
 //! `time`. `delete` runs in the kernel; the others send an event the runtime acts on
-//! (record layouts in `ebpfc_stdlib::meta`).
+//! (record layouts in `ebpfc_stdlib::meta`). `len` is lowered with the loops over maps,
+//! in `mapfor`.
 
 use super::{Lower, Val};
 use crate::helpers;
@@ -14,6 +15,7 @@ impl Lower<'_> {
     pub(super) fn map_function(&mut self, name: &str, args: &[Expr], span: Span) -> Option<Val> {
         match name {
             "has_key" => return Some(self.has_key(args, span)),
+            "len" => return Some(self.len(args, span)),
             "delete" => self.delete(args, span),
             "clear" | "zero" => {
                 let id = if name == "clear" {

@@ -1,4 +1,5 @@
-//! Lowering: the checked AST becomes IR. Every probe target gets its own [`Function`].
+//! Lowering: the checked AST becomes IR. Every probe target gets its own [`Function`];
+//! the bodies of its `for` loops over maps become that function's callbacks.
 //!
 //! Lowering runs twice over the whole program. The first pass only learns each map's
 //! signature (kind, key type, value type) from its assignments, so a map read in one
@@ -7,14 +8,18 @@
 
 mod actions;
 mod buckets;
+mod callback;
 mod calls;
+mod capture;
 mod expr;
 mod inline;
 mod loops;
 mod mapfns;
+mod mapfor;
 mod maps;
 mod mapsig;
 mod memory;
+mod mentions;
 mod scratch;
 mod stmt;
 mod strings;
@@ -135,10 +140,21 @@ enum Var {
     Bytes(SlotId, Type),
     /// A struct or array in kernel or user memory: its address.
     Mem(VReg, Type, bool),
+    /// The entry of a `for ($kv : @m)` loop.
+    Entry(Entry),
+}
+
+/// A map entry seen by a loop body: pointers to its key and value, and their types.
+#[derive(Debug, Clone)]
+struct Entry {
+    key: VReg,
+    value: VReg,
+    key_ty: Type,
+    value_ty: Type,
 }
 
 impl Var {
-    /// The value the variable holds.
+    /// The value the variable holds (an entry is copied out by `Lower::variable`).
     fn value(&self) -> Val {
         match self {
             Var::Scalar(r, ty) => Val::Scalar(Operand::Reg(*r), ty.clone()),
@@ -149,6 +165,7 @@ impl Var {
                 ty: ty.clone(),
                 user: *user,
             },
+            Var::Entry(_) => Val::Void,
         }
     }
 }
@@ -168,6 +185,12 @@ pub struct Lower<'a> {
     macro_idents: Vec<HashMap<String, Val>>,
     /// `@m` macro parameters: the maps they stand for.
     map_aliases: HashMap<String, String>,
+    /// The program's callbacks, in `Arg::Func` order.
+    callbacks: Vec<crate::ir::Function>,
+    /// The callback being lowered, if any.
+    callback: Option<callback::Scope>,
+    /// The callback every `len()` of the program shares, once made.
+    len_callback: Option<u32>,
 }
 
 impl<'a> Lower<'a> {
@@ -185,7 +208,21 @@ impl<'a> Lower<'a> {
             expansions: Vec::new(),
             macro_idents: Vec::new(),
             map_aliases: HashMap::new(),
+            callbacks: Vec::new(),
+            callback: None,
+            len_callback: None,
         }
+    }
+
+    /// The finished function, named `name` in `section`, with its callbacks (named
+    /// after it).
+    pub fn finish(self, name: String, section: String) -> crate::ir::Function {
+        let mut f = self.b.build(name, section);
+        f.callbacks = self.callbacks;
+        for (i, callback) in f.callbacks.iter_mut().enumerate() {
+            callback.name = format!("{}_cb{i}", f.name);
+        }
+        f
     }
 
     /// Lowers the predicate and body of `probe`.

@@ -42,15 +42,15 @@ impl Lower<'_> {
                 iter: ForIter::Range(from, to),
                 body,
             } => self.for_range(&var.node, from, to, body, stmt.span),
+            StmtKind::For {
+                var,
+                iter: ForIter::Map(map),
+                body,
+            } => self.for_map(&var.node, map, body),
             StmtKind::Break | StmtKind::Continue => {
                 self.loop_exit(matches!(stmt.kind, StmtKind::Break), stmt.span)
             }
             StmtKind::Return(value) => self.return_stmt(value.as_ref(), stmt.span),
-            _ => self.error(
-                "this statement is not supported yet",
-                stmt.span,
-                "unsupported",
-            ),
         }
     }
 
@@ -163,11 +163,16 @@ impl Lower<'_> {
                     total - len.min(total),
                 );
             }
+            (Some(Var::Entry(_)), _) => {
+                let msg = format!("{name} is the entry of a for loop; it cannot be assigned");
+                self.error(msg, span, "loop entry");
+            }
             (Some(existing), v) => {
                 let had = match existing {
                     Var::Scalar(_, ty) => ty.to_string(),
                     Var::Str(_, size) => format!("string[{size}]"),
                     Var::Bytes(_, ty) | Var::Mem(_, ty, _) => ty.to_string(),
+                    Var::Entry(_) => "a map entry".to_string(),
                 };
                 let msg = format!(
                     "variable {name} holds {had}, it cannot be assigned {}",

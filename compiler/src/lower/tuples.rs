@@ -117,6 +117,9 @@ impl Lower<'_> {
 
     /// `t.N`: field `N` of a tuple value.
     pub(super) fn tuple_index(&mut self, base: &Expr, index: u32, span: Span) -> Val {
+        if let Some(field) = self.entry_field(base, index, span) {
+            return field;
+        }
         let (slot, fields) = match self.expr(base) {
             Val::Bytes(slot, Type::Tuple(fields)) => (slot, fields),
             other => {

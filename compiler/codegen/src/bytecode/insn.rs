@@ -62,6 +62,11 @@ pub enum Jmp {
     Jsle = 0xd0,
 }
 
+/// `ld_imm64` source register of a map reference (`BPF_PSEUDO_MAP_FD`).
+pub const PSEUDO_MAP_FD: u8 = 1;
+/// `ld_imm64` source register of a subprogram's address (`BPF_PSEUDO_FUNC`).
+pub const PSEUDO_FUNC: u8 = 4;
+
 /// One 8-byte instruction slot (`ld_imm64` takes two).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Insn {
@@ -124,7 +129,8 @@ impl Insn {
         Insn::alu_imm(Alu::Mov, dst, imm)
     }
 
-    /// `ld_imm64`: two slots; `src` is 1 for a map reference.
+    /// `ld_imm64`: two slots; `src` is [`PSEUDO_MAP_FD`] for a map reference,
+    /// [`PSEUDO_FUNC`] for a callback's address.
     pub fn ld_imm64(dst: u8, src: u8, value: i64) -> [Insn; 2] {
         [
             Insn::new(LD | IMM | DW, dst, src, 0, value as i32),
@@ -195,10 +201,10 @@ pub fn disassemble(insns: &[Insn]) -> String {
         let insn = insns[i];
         if insn.code == LD | IMM | DW && i + 1 < insns.len() {
             let value = (u64::from(insns[i + 1].imm as u32) << 32) | u64::from(insn.imm as u32);
-            let what = if insn.src == 1 {
-                "map".to_string()
-            } else {
-                format!("{:#x}", value)
+            let what = match insn.src {
+                PSEUDO_MAP_FD => "map".to_string(),
+                PSEUDO_FUNC => "callback".to_string(),
+                _ => format!("{:#x}", value),
             };
             out.push_str(&format!("{i:4}: r{} = {what} ll\n", insn.dst));
             i += 2;

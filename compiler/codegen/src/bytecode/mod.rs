@@ -1,7 +1,9 @@
 //! The direct backend: IR to eBPF instructions without LLVM.
 //!
 //! Per function: clean up a copy of the IR, order the reachable blocks, allocate
-//! registers, select instructions.
+//! registers, select instructions. A program's callbacks are compiled the same way, each
+//! its own function with its own frame; the kernel counts the frames of a program and of
+//! the callbacks it passes together against the 512-byte stack, and so does [`compile`].
 
 pub mod frame;
 pub mod insn;
@@ -13,6 +15,10 @@ use crate::spec::{ObjectSpec, ProgramSpec};
 use crate::CodegenError;
 use ebpfc_compiler::ir::{BlockId, Function, Module};
 use insn::Insn;
+use select::STACK_LIMIT;
+
+/// The kernel rounds each frame of a call chain up to this many bytes (with the JIT).
+const FRAME_ROUNDING: u32 = 16;
 
 /// One function's final instructions.
 pub struct Program {
@@ -20,6 +26,13 @@ pub struct Program {
     pub section: String,
     pub insns: Vec<Insn>,
     pub map_relocs: Vec<(usize, String)>,
+    /// `ld_imm64` instructions loading a callback's address: (index, index into the
+    /// program's `callbacks`).
+    pub func_relocs: Vec<(usize, u32)>,
+    /// Bytes of stack the function uses.
+    pub stack: u32,
+    /// A program's callbacks (empty for a callback).
+    pub callbacks: Vec<Program>,
 }
 
 /// Compiles every function of the module.
@@ -27,8 +40,43 @@ pub fn compile(module: &Module) -> Result<Vec<Program>, CodegenError> {
     module
         .functions
         .iter()
-        .map(|f| function(module, f))
+        .map(|f| program(module, f))
         .collect()
+}
+
+/// A program and its callbacks.
+fn program(module: &Module, f: &Function) -> Result<Program, CodegenError> {
+    let mut program = function(module, f)?;
+    program.callbacks = f
+        .callbacks
+        .iter()
+        .map(|c| function(module, c))
+        .collect::<Result<_, _>>()?;
+    let depth = stack_depth(&program, &program, 0);
+    if depth > STACK_LIMIT as u32 {
+        return Err(CodegenError::User(format!(
+            "probe '{}' and the for-loop bodies it runs need {depth} bytes of stack together but eBPF allows {STACK_LIMIT}; use fewer or shorter strings, tuples or printf arguments in the loop bodies or the probe",
+            program.name
+        )));
+    }
+    Ok(program)
+}
+
+/// The stack the kernel counts for `f` (of `program`) and the deepest chain of
+/// callbacks it passes on.
+fn stack_depth(program: &Program, f: &Program, level: usize) -> u32 {
+    let own = f.stack.max(1).div_ceil(FRAME_ROUNDING) * FRAME_ROUNDING;
+    if level > program.callbacks.len() {
+        return own;
+    }
+    let callees = f
+        .func_relocs
+        .iter()
+        .filter_map(|(_, n)| program.callbacks.get(*n as usize));
+    own + callees
+        .map(|c| stack_depth(program, c, level + 1))
+        .max()
+        .unwrap_or(0)
 }
 
 fn function(module: &Module, f: &Function) -> Result<Program, CodegenError> {
@@ -52,6 +100,9 @@ fn function(module: &Module, f: &Function) -> Result<Program, CodegenError> {
         section: f.section.clone(),
         insns: selected.insns,
         map_relocs,
+        func_relocs: selected.func_relocs,
+        stack: selected.stack,
+        callbacks: Vec::new(),
     })
 }
 
@@ -83,14 +134,30 @@ pub(crate) fn reachable(f: &Function) -> Vec<BlockId> {
 
 /// The object spec for compiled programs.
 pub fn object_spec(module: &Module, programs: Vec<Program>) -> ObjectSpec {
-    let programs = programs
-        .into_iter()
-        .map(|p| ProgramSpec {
-            name: p.name,
-            section: p.section,
-            code: p.insns.iter().flat_map(Insn::encode).collect(),
-            map_relocs: p.map_relocs,
-        })
+    let mut specs = Vec::with_capacity(programs.len());
+    let mut callbacks = Vec::new();
+    for mut p in programs {
+        let names: Vec<String> = p.callbacks.iter().map(|c| c.name.clone()).collect();
+        for c in std::mem::take(&mut p.callbacks) {
+            callbacks.push(spec_of(c, &names));
+        }
+        specs.push(spec_of(p, &names));
+    }
+    ObjectSpec::for_module(module, specs, callbacks)
+}
+
+/// The spec of one compiled function; `callbacks` names its program's callbacks.
+fn spec_of(p: Program, callbacks: &[String]) -> ProgramSpec {
+    let func_relocs = p
+        .func_relocs
+        .iter()
+        .filter_map(|(at, n)| Some((*at, callbacks.get(*n as usize)?.clone())))
         .collect();
-    ObjectSpec::for_module(module, programs)
+    ProgramSpec {
+        name: p.name,
+        section: p.section,
+        code: p.insns.iter().flat_map(Insn::encode).collect(),
+        map_relocs: p.map_relocs,
+        func_relocs,
+    }
 }

@@ -7,7 +7,8 @@
 //! spilled to 8-byte stack slots. r2 stays free as scratch for instruction selection,
 //! which uses it only within one IR instruction; so does r1 (for spilled values), except
 //! in a function without spills, where call-free vregs may take it too (the context
-//! arrives there).
+//! arrives there). A callback's arguments (`Param`) go to r6-r9 or the stack, so the
+//! argument registers r1-r5 keep their values until every argument is read.
 
 use super::opt::cfg::term_uses;
 use super::opt::liveness;
@@ -39,6 +40,9 @@ pub struct Allocation {
 struct Need {
     /// Live across a call: callee-saved only.
     across_call: bool,
+    /// A callback's argument: callee-saved only, so that reading one argument register
+    /// never overwrites another not read yet.
+    param: bool,
     /// The lowest of r3-r5 it may use (it is a call argument).
     lowest_arg_reg: u8,
     /// The register that saves a move: its argument register, or r0 for a call result.
@@ -193,8 +197,12 @@ fn intervals(f: &Function, order: &[BlockId]) -> (Vec<Option<(usize, usize)>>, V
                 touch(d, pos + 1);
                 let need = &mut needs[d.0 as usize];
                 need.hint = need.hint.or(hint(inst));
-                if matches!(inst, Inst::Ctx { .. }) {
-                    need.preferred.get_or_insert(1);
+                match inst {
+                    Inst::Ctx { .. } => {
+                        need.preferred.get_or_insert(1);
+                    }
+                    Inst::Param { .. } => need.param = true,
+                    _ => {}
                 }
             }
             if matches!(inst, Inst::Call { .. }) {
@@ -213,7 +221,8 @@ fn intervals(f: &Function, order: &[BlockId]) -> (Vec<Option<(usize, usize)>>, V
     }
     for (need, iv) in needs.iter_mut().zip(&iv) {
         // A call at `c` reads its arguments at `c` and writes r0-r5 before `c + 1`.
-        need.across_call = iv.is_some_and(|(s, e)| calls.iter().any(|&c| s <= c && e > c));
+        need.across_call =
+            need.param || iv.is_some_and(|(s, e)| calls.iter().any(|&c| s <= c && e > c));
     }
     (iv, needs)
 }

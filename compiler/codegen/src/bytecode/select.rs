@@ -8,7 +8,7 @@
 //! unreachable code). Signed narrow loads and extensions use ISA v4's sign-extending
 //! `ldx` and `movsx`, as signed division already does.
 
-use super::insn::{Alu, Insn, Jmp, R0, R1, R10, R2};
+use super::insn::{Alu, Insn, Jmp, PSEUDO_FUNC, PSEUDO_MAP_FD, R0, R1, R10, R2};
 use super::opt::fold::{self, inverted};
 use super::regalloc::{Allocation, Loc};
 use crate::CodegenError;
@@ -19,10 +19,14 @@ use ebpfc_compiler::ir::{
 /// The eBPF stack limit of one program.
 pub const STACK_LIMIT: i32 = 512;
 
-/// A selected program: instructions and its map references.
+/// A selected function: instructions, its map and callback references, and the bytes
+/// of stack it uses.
 pub struct Selected {
     pub insns: Vec<Insn>,
     pub map_relocs: Vec<(usize, MapId)>,
+    /// `ld_imm64` instructions loading a callback's address: (index, callback number).
+    pub func_relocs: Vec<(usize, u32)>,
+    pub stack: u32,
 }
 
 struct Selector<'a> {
@@ -31,6 +35,7 @@ struct Selector<'a> {
     spill_base: i32,
     insns: Vec<Insn>,
     map_relocs: Vec<(usize, MapId)>,
+    func_relocs: Vec<(usize, u32)>,
     fixups: Vec<(usize, BlockId)>,
 }
 
@@ -41,12 +46,14 @@ pub fn select(
     alloc: &Allocation,
 ) -> Result<Selected, CodegenError> {
     let (slot_offsets, spill_base) = frame(f, order, alloc)?;
+    let stack = (-spill_base) as u32 + 8 * alloc.spills;
     let mut s = Selector {
         alloc,
         slot_offsets,
         spill_base,
         insns: Vec::new(),
         map_relocs: Vec::new(),
+        func_relocs: Vec::new(),
         fixups: Vec::new(),
     };
     let mut starts = vec![0usize; f.blocks.len()];
@@ -69,6 +76,8 @@ pub fn select(
     Ok(Selected {
         insns: s.insns,
         map_relocs: s.map_relocs,
+        func_relocs: s.func_relocs,
+        stack,
     })
 }
 
@@ -159,6 +168,7 @@ impl Selector<'_> {
     fn inst(&mut self, inst: &Inst) {
         match inst {
             Inst::Ctx { dst } => self.mov_from(*dst, R1),
+            Inst::Param { dst, index } => self.mov_from(*dst, R1 + index),
             Inst::Mov { dst, src } => {
                 let d = self.def_reg(*dst);
                 self.materialize(d, *src);
@@ -368,7 +378,11 @@ impl Selector<'_> {
                 }
                 Arg::Map(m) => {
                     self.map_relocs.push((self.insns.len(), *m));
-                    self.insns.extend(Insn::ld_imm64(reg, 1, 0));
+                    self.insns.extend(Insn::ld_imm64(reg, PSEUDO_MAP_FD, 0));
+                }
+                Arg::Func(n) => {
+                    self.func_relocs.push((self.insns.len(), *n));
+                    self.insns.extend(Insn::ld_imm64(reg, PSEUDO_FUNC, 0));
                 }
             }
         }

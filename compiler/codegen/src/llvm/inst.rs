@@ -15,8 +15,8 @@ use inkwell::builder::Builder;
 use inkwell::context::Context;
 use inkwell::types::{BasicMetadataTypeEnum, IntType};
 use inkwell::values::{
-    BasicMetadataValueEnum, BasicValue, GlobalValue, InstructionValue, IntValue, PointerValue,
-    ValueKind,
+    BasicMetadataValueEnum, BasicValue, FunctionValue, GlobalValue, InstructionValue, IntValue,
+    PointerValue, ValueKind,
 };
 use inkwell::AddressSpace;
 
@@ -25,10 +25,12 @@ pub struct Lowering<'a, 'ctx> {
     pub cx: &'ctx Context,
     pub builder: Builder<'ctx>,
     pub maps: &'a [GlobalValue<'ctx>],
+    /// The program's callbacks, in `Arg::Func` order.
+    pub callbacks: &'a [FunctionValue<'ctx>],
     pub vregs: Vec<PointerValue<'ctx>>,
     pub slots: Vec<PointerValue<'ctx>>,
-    /// The function's context parameter.
-    pub ctx: PointerValue<'ctx>,
+    /// The function's parameters: a program's context, a callback's arguments.
+    pub params: Vec<PointerValue<'ctx>>,
 }
 
 impl<'ctx> Lowering<'_, 'ctx> {
@@ -86,10 +88,8 @@ impl<'ctx> Lowering<'_, 'ctx> {
     /// Lowers one instruction.
     pub fn inst(&self, inst: &Inst) -> Result<(), CodegenError> {
         match inst {
-            Inst::Ctx { dst } => {
-                let v = self.builder.build_ptr_to_int(self.ctx, self.i64(), "ctx")?;
-                self.def(*dst, v)
-            }
+            Inst::Ctx { dst } => self.param(*dst, 0, "ctx"),
+            Inst::Param { dst, index } => self.param(*dst, *index, ""),
             Inst::Mov { dst, src } => self.def(*dst, self.operand(*src)?),
             Inst::Alu { dst, op, lhs, rhs } => {
                 let v = self.alu(*op, self.read(*lhs)?, *rhs)?;
@@ -138,6 +138,16 @@ impl<'ctx> Lowering<'_, 'ctx> {
                 dst, helper, args, ..
             } => self.call(*dst, *helper, args),
         }
+    }
+
+    /// `dst = ` parameter `index` as an integer (named `name` in the LLVM IR).
+    fn param(&self, dst: VReg, index: u8, name: &str) -> Result<(), CodegenError> {
+        let p = self
+            .params
+            .get(usize::from(index))
+            .ok_or_else(|| CodegenError::Bug(format!("no parameter {index}")))?;
+        let v = self.builder.build_ptr_to_int(*p, self.i64(), name)?;
+        self.def(dst, v)
     }
 
     fn alu(
@@ -297,17 +307,24 @@ impl<'ctx> Lowering<'_, 'ctx> {
         let mut types: Vec<BasicMetadataTypeEnum<'ctx>> = Vec::with_capacity(args.len());
         let mut values: Vec<BasicMetadataValueEnum<'ctx>> = Vec::with_capacity(args.len());
         for arg in args {
-            let (ty, value): (BasicMetadataTypeEnum, BasicMetadataValueEnum) = match arg {
-                Arg::Val(op) => (self.i64().into(), self.operand(*op)?.into()),
-                Arg::Slot(s, off) => (ptr_ty.into(), self.offset(self.slot(*s)?, *off)?.into()),
-                Arg::Map(m) => {
-                    let map = self
-                        .maps
-                        .get(m.0 as usize)
-                        .ok_or_else(|| CodegenError::Bug(format!("map id {} out of range", m.0)))?;
-                    (ptr_ty.into(), map.as_pointer_value().into())
-                }
-            };
+            let (ty, value): (BasicMetadataTypeEnum, BasicMetadataValueEnum) =
+                match arg {
+                    Arg::Val(op) => (self.i64().into(), self.operand(*op)?.into()),
+                    Arg::Slot(s, off) => (ptr_ty.into(), self.offset(self.slot(*s)?, *off)?.into()),
+                    Arg::Map(m) => {
+                        let map = self.maps.get(m.0 as usize).ok_or_else(|| {
+                            CodegenError::Bug(format!("map id {} out of range", m.0))
+                        })?;
+                        (ptr_ty.into(), map.as_pointer_value().into())
+                    }
+                    Arg::Func(n) => {
+                        let callback = self.callbacks.get(*n as usize).ok_or_else(|| {
+                            CodegenError::Bug(format!("callback {n} out of range"))
+                        })?;
+                        let address = callback.as_global_value().as_pointer_value();
+                        (ptr_ty.into(), address.into())
+                    }
+                };
             types.push(ty);
             values.push(value);
         }

@@ -1,5 +1,7 @@
 //! IR to LLVM IR: one global per map in `.maps`, one function `i64 name(ptr ctx)` per
-//! IR function, placed in the function's section.
+//! IR function, placed in the function's section, and one internal function
+//! `i64 name(ptr map, ptr key, ptr value, ptr ctx)` in `.text` per callback, whose
+//! address the helper calls that take it receive.
 //!
 //! Every vreg is an `i64` alloca, promoted to SSA by the optimizer. Every slot is an
 //! 8-byte-aligned `[N x i8]` alloca when all slots together fit the BPF stack; otherwise
@@ -17,7 +19,7 @@ use inkwell::builder::Builder;
 use inkwell::context::Context;
 use inkwell::module::{Linkage, Module};
 use inkwell::targets::TargetMachine;
-use inkwell::values::{GlobalValue, PointerValue};
+use inkwell::values::{FunctionValue, GlobalValue, PointerValue};
 use inkwell::AddressSpace;
 use inkwell::IntPredicate;
 
@@ -39,9 +41,47 @@ pub fn module<'ctx>(
         .map(|m| map_global(cx, &module, &m.name))
         .collect();
     for f in &ir.functions {
-        function(cx, &module, &maps, f)?;
+        let callbacks: Vec<_> = f
+            .callbacks
+            .iter()
+            .map(|c| declare(cx, &module, c, CALLBACK_PARAMS))
+            .collect();
+        let program = declare(cx, &module, f, 1);
+        let refs = Refs {
+            maps: &maps,
+            callbacks: &callbacks,
+        };
+        function(cx, &refs, f, program)?;
+        for (c, value) in f.callbacks.iter().zip(&callbacks) {
+            value.set_linkage(Linkage::Internal);
+            function(cx, &refs, c, *value)?;
+        }
     }
     Ok(module)
+}
+
+/// Parameters of a callback: map, key, value, context.
+const CALLBACK_PARAMS: usize = 4;
+
+/// What a function's instructions may refer to besides its own values.
+pub struct Refs<'a, 'ctx> {
+    pub maps: &'a [GlobalValue<'ctx>],
+    /// The program's callbacks, in `Arg::Func` order.
+    pub callbacks: &'a [FunctionValue<'ctx>],
+}
+
+/// `i64 name(ptr, ...)` with `params` pointer parameters, in `f`'s section.
+fn declare<'ctx>(
+    cx: &'ctx Context,
+    module: &Module<'ctx>,
+    f: &ir::Function,
+    params: usize,
+) -> FunctionValue<'ctx> {
+    let ptr = cx.ptr_type(AddressSpace::default());
+    let types = vec![ptr.into(); params];
+    let func = module.add_function(&f.name, cx.i64_type().fn_type(&types, false), None);
+    func.set_section(Some(&f.section));
+    func
 }
 
 /// A zero-filled global in `.maps` whose address the helpers receive for map `name`.
@@ -57,13 +97,10 @@ fn map_global<'ctx>(cx: &'ctx Context, module: &Module<'ctx>, name: &str) -> Glo
 
 fn function<'ctx>(
     cx: &'ctx Context,
-    module: &Module<'ctx>,
-    maps: &[GlobalValue<'ctx>],
+    refs: &Refs<'_, 'ctx>,
     f: &ir::Function,
+    func: FunctionValue<'ctx>,
 ) -> Result<(), CodegenError> {
-    let ptr = cx.ptr_type(AddressSpace::default());
-    let func = module.add_function(&f.name, cx.i64_type().fn_type(&[ptr.into()], false), None);
-    func.set_section(Some(&f.section));
     let entry = cx.append_basic_block(func, "entry");
     let blocks: Vec<BasicBlock<'ctx>> = (0..f.blocks.len())
         .map(|i| cx.append_basic_block(func, &format!("b{i}")))
@@ -78,17 +115,18 @@ fn function<'ctx>(
         .first()
         .ok_or_else(|| CodegenError::Bug(format!("function `{}` has no blocks", f.name)))?;
     builder.build_unconditional_branch(*first)?;
-    let ctx = func
-        .get_first_param()
-        .ok_or_else(|| CodegenError::Bug("program without a context parameter".into()))?
-        .into_pointer_value();
+    let params = func
+        .get_param_iter()
+        .map(|p| p.into_pointer_value())
+        .collect();
     let l = Lowering {
         cx,
         builder,
-        maps,
+        maps: refs.maps,
+        callbacks: refs.callbacks,
         vregs,
         slots,
-        ctx,
+        params,
     };
     for (block, llvm_block) in f.blocks.iter().zip(&blocks) {
         l.builder.position_at_end(*llvm_block);

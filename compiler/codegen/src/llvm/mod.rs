@@ -4,10 +4,12 @@
 //! the runtime see identical object structure whichever backend ran.
 //!
 //! Pipeline: [`lower`] (IR to LLVM IR) → [`target`] (optimize, emit an object, collect
-//! LLVM's diagnostics) → [`readback`] (code bytes and map relocations per program).
+//! LLVM's diagnostics) → [`readback`] (code bytes, map and callback relocations per
+//! program and callback).
 //!
-//! Invariants: LLVM's object may hold only program code and references to the maps'
-//! globals; any other relocation is reported as [`CodegenError::Bug`]. LLVM errors never
+//! Invariants: LLVM's object may hold only program and callback code, references to the
+//! maps' globals and to the callbacks; any other relocation is reported as
+//! [`CodegenError::Bug`]. LLVM errors never
 //! reach LLVM's default handler (which would exit the process): they are collected by
 //! [`target::Diagnostics`] and returned.
 
@@ -37,8 +39,8 @@ pub fn emit_llvm_ir(module: &ir::Module) -> Result<String, CodegenError> {
 /// The object spec of `module` compiled by LLVM.
 pub fn object_spec(module: &ir::Module) -> Result<ObjectSpec, CodegenError> {
     let object = with_optimized(module, target::emit_object)?;
-    let programs = readback::programs(&object, module)?;
-    Ok(ObjectSpec::for_module(module, programs))
+    let (programs, callbacks) = readback::programs(&object, module)?;
+    Ok(ObjectSpec::for_module(module, programs, callbacks))
 }
 
 /// Lowers and optimizes `module`, then runs `then` on the result; fails if LLVM reported

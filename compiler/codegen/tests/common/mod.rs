@@ -84,6 +84,7 @@ impl Asm {
             section: section.into(),
             code: self.code.clone(),
             map_relocs: self.map_relocs.clone(),
+            func_relocs: Vec::new(),
         }
     }
 }
@@ -143,5 +144,6 @@ pub fn sample_spec() -> ObjectSpec {
         ],
         maps: maps(),
         metadata: METADATA.to_vec(),
+        ..ObjectSpec::default()
     }
 }

@@ -4,7 +4,9 @@
 //! store, and `exit` the expected return value. After a call r1-r5 hold garbage, as
 //! after a real helper, so code that keeps values there across calls fails.
 
-use super::{initial_byte, low_bytes, Event, Seen, World, CTX, MAP_BASE, READ_ONLY_HELPERS};
+use super::{
+    initial_byte, low_bytes, param, Event, Seen, World, FUNC_BASE, MAP_BASE, READ_ONLY_HELPERS,
+};
 use ebpfc_codegen::bytecode::insn::{disassemble, Insn};
 use std::collections::HashMap;
 
@@ -20,11 +22,19 @@ struct Machine<'e> {
     next: usize,
 }
 
-/// Runs `insns` (map loads at the indices of `maps` load map `maps[i]`) against the
+/// The `ld_imm64` instructions that load a map or a callback: by instruction index, the
+/// map's or callback's number.
+#[derive(Debug, Default)]
+pub struct Refs {
+    pub maps: HashMap<usize, u32>,
+    pub funcs: HashMap<usize, u32>,
+}
+
+/// Runs `insns` (the loads of `refs` load its maps and callbacks) against the
 /// reference's `expected` events.
 pub fn run(
     insns: &[Insn],
-    maps: &HashMap<usize, u32>,
+    refs: &Refs,
     expected: &[Event],
     world: &mut World,
     max_steps: usize,
@@ -36,12 +46,14 @@ pub fn run(
         expected,
         next: 0,
     };
-    m.regs[1] = CTX;
+    for r in 1..=5u8 {
+        m.regs[usize::from(r)] = param(r - 1);
+    }
     m.regs[10] = STACK_TOP;
     let mut pc = 0usize;
     for _ in 0..max_steps {
         let insn = *insns.get(pc).ok_or(format!("pc {pc} ran off the end"))?;
-        let step = m.step(insns, pc, maps, world);
+        let step = m.step(insns, pc, refs, world);
         match step.map_err(|e| format!("at {pc}: {insn}: {e}\n{}", disassemble(insns)))? {
             Some(next) => pc = next,
             None => return Ok(()),
@@ -56,7 +68,7 @@ impl Machine<'_> {
         &mut self,
         insns: &[Insn],
         pc: usize,
-        maps: &HashMap<usize, u32>,
+        refs: &Refs,
         world: &mut World,
     ) -> Result<Option<usize>, String> {
         let i = insns[pc];
@@ -92,9 +104,10 @@ impl Machine<'_> {
                 let high = insns
                     .get(pc + 1)
                     .ok_or("ld_imm64 without its second half")?;
-                self.regs[dst] = match maps.get(&pc) {
-                    Some(m) => MAP_BASE + u64::from(*m),
-                    None => u64::from(i.imm as u32) | (u64::from(high.imm as u32) << 32),
+                self.regs[dst] = match (refs.maps.get(&pc), refs.funcs.get(&pc)) {
+                    (Some(m), _) => MAP_BASE + u64::from(*m),
+                    (None, Some(f)) => FUNC_BASE + u64::from(*f),
+                    _ => u64::from(i.imm as u32) | (u64::from(high.imm as u32) << 32),
                 };
                 return Ok(Some(pc + 2));
             }
@@ -195,6 +208,7 @@ impl Machine<'_> {
             seen.push(match arg {
                 Seen::Val(_) => Seen::Val(reg),
                 Seen::Map(_) => Seen::Map(reg.wrapping_sub(MAP_BASE) as u32),
+                Seen::Func(_) => Seen::Func(reg.wrapping_sub(FUNC_BASE) as u32),
                 Seen::Bytes(b) => Seen::Bytes(self.stack_bytes(reg, b.len())?.to_vec()),
             });
         }

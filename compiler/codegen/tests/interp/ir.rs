@@ -2,7 +2,7 @@
 //! modulo by zero keeps the dividend, shifts modulo 64). Slots are separate zeroed
 //! buffers; memory behind pointers reads [`super::initial_byte`] until stored to.
 
-use super::{initial_byte, low_bytes, Event, Seen, World, CTX, READ_ONLY_HELPERS};
+use super::{initial_byte, low_bytes, param, Event, Seen, World, CTX, READ_ONLY_HELPERS};
 use ebpfc_compiler::ir::{AluOp, Arg, Base, Cmp, Function, Inst, Operand, Term};
 use std::collections::HashMap;
 
@@ -67,6 +67,7 @@ impl Machine {
     fn inst(&mut self, inst: &Inst, world: &mut World) {
         match inst {
             Inst::Ctx { dst } => self.set(*dst, CTX),
+            Inst::Param { dst, index } => self.set(*dst, param(*index)),
             Inst::Mov { dst, src } => self.set(*dst, self.op(*src)),
             Inst::Alu { dst, op, lhs, rhs } => {
                 let v = alu(*op, self.regs[lhs.0 as usize], self.op(*rhs));
@@ -163,6 +164,7 @@ impl Machine {
                     Seen::Bytes(self.slots[s.0 as usize][*off as usize..].to_vec())
                 }
                 Arg::Map(m) => Seen::Map(m.0),
+                Arg::Func(n) => Seen::Func(*n),
             })
             .collect();
         self.events.push(Event::Call { helper, args: seen });

@@ -12,6 +12,13 @@ pub mod ir;
 
 /// The context pointer a program receives.
 pub const CTX: u64 = 0x4000_0000;
+/// Where callback `n`'s address is: `FUNC_BASE + n`.
+pub const FUNC_BASE: u64 = 0x6600_0000;
+
+/// The value of argument register `r1 + index` on entry (the context for r1).
+pub fn param(index: u8) -> u64 {
+    CTX + u64::from(index) * 0x0100_0000
+}
 /// Where map `i` is: `MAP_BASE + i`.
 pub const MAP_BASE: u64 = 0x7700_0000;
 /// Helpers that only read the buffers passed to them; every other helper overwrites each
@@ -25,6 +32,8 @@ pub enum Seen {
     /// A stack buffer: its bytes from the pointer to the end of its slot.
     Bytes(Vec<u8>),
     Map(u32),
+    /// A callback's address.
+    Func(u32),
 }
 
 /// Something the program did that the world sees.

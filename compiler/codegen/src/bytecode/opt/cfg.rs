@@ -76,7 +76,7 @@ fn uses_mut(inst: &mut Inst) -> Vec<&mut VReg> {
         }
     }
     match inst {
-        Inst::Ctx { .. } => Vec::new(),
+        Inst::Ctx { .. } | Inst::Param { .. } => Vec::new(),
         Inst::Mov { src, .. } => op(src).into_iter().collect(),
         Inst::Alu { lhs, rhs, .. } | Inst::Set { lhs, rhs, .. } => {
             std::iter::once(lhs).chain(op(rhs)).collect()
@@ -107,6 +107,7 @@ pub fn rename_uses(inst: &mut Inst, from: VReg, to: VReg) {
 pub fn rename_def(inst: &mut Inst, to: VReg) {
     match inst {
         Inst::Ctx { dst }
+        | Inst::Param { dst, .. }
         | Inst::Mov { dst, .. }
         | Inst::Alu { dst, .. }
         | Inst::Neg { dst, .. }

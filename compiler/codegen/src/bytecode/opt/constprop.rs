@@ -62,7 +62,10 @@ fn rewrite(inst: &Inst, facts: &Facts) -> Inst {
 /// A pure instruction whose result is known, as `%d = imm`.
 fn folded(inst: &Inst, facts: &Facts) -> Option<Inst> {
     let dst = inst.def()?;
-    if matches!(inst, Inst::Call { .. } | Inst::Ctx { .. }) {
+    if matches!(
+        inst,
+        Inst::Call { .. } | Inst::Ctx { .. } | Inst::Param { .. }
+    ) {
         return None;
     }
     let value = facts.eval(inst)?;

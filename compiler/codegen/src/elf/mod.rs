@@ -7,13 +7,20 @@
 //! - `license` holding `GPL\0` with a GLOBAL OBJECT symbol [`LICENSE_SYMBOL`];
 //! - `.maps` (only when there are maps): zero bytes, one GLOBAL OBJECT symbol per map, laid
 //!   out as libbpf's BTF map definitions (one 8-byte pointer per `__uint` field);
+//! - `.text` (only when there are callbacks): every callback, each with a GLOBAL, hidden
+//!   FUNC symbol at its offset (libbpf looks for subprograms in `.text`);
 //! - `.BTF`: the map definition structs, their VARs and the `.maps` DATASEC, plus a global
-//!   `int name(void *ctx)` FUNC per program;
+//!   `int name(void *ctx)` FUNC per program and a static
+//!   `long name(void *map, void *key, void *value, void *ctx)` FUNC per callback;
+//! - `.BTF.ext` (only when there are callbacks): the func_info of every program and
+//!   callback, which the kernel requires of programs that load a callback's address;
 //! - [`METADATA_SECTION`] (non-allocated) with [`ObjectSpec::metadata`].
 //!
 //! Each map relocation becomes an `R_BPF_64_64` REL entry on the `ld_imm64` instruction,
-//! against the map's symbol. Every inconsistency in the spec is an [`ElfError`]: they are
-//! compiler bugs, never user errors.
+//! against the map's symbol; each callback reference one against the callback's symbol
+//! (the instruction's immediate stays 0), as clang emits for a global function. Every
+//! inconsistency in the spec is an [`ElfError`]: they are compiler bugs, never user
+//! errors.
 
 use std::collections::{HashMap, HashSet};
 
@@ -23,10 +30,11 @@ use object::{
     SymbolScope,
 };
 
-use crate::btf::{
-    BtfBuilder, BtfError, FuncLinkage, IntEncoding, Member, Param, TypeId, VarLinkage, VarSecInfo,
-};
+mod btf;
+
+use crate::btf::BtfError;
 use crate::spec::{MapSpec, ObjectSpec, ProgramSpec};
+use ebpfc_compiler::ir::CALLBACK_SECTION;
 
 /// Name of the section holding [`ObjectSpec::metadata`].
 pub const METADATA_SECTION: &str = ".ebpfc";
@@ -59,6 +67,14 @@ pub enum ElfError {
         insn: usize,
         map: String,
     },
+    #[error(
+        "program `{program}`: relocation at instruction {insn} names unknown callback `{callback}`"
+    )]
+    UnknownCallback {
+        program: String,
+        insn: usize,
+        callback: String,
+    },
     #[error("program `{program}`: relocation at instruction {insn} is not on an ld_imm64")]
     NotLdImm64 { program: String, insn: usize },
     #[error("symbol `{0}` is defined more than once")]
@@ -79,13 +95,19 @@ pub enum ElfError {
 pub fn write_object(spec: &ObjectSpec) -> Result<Vec<u8>, ElfError> {
     validate(spec)?;
     let layout = MapLayout::new(&spec.maps)?;
-    let btf = encode_btf(spec, &layout)?;
+    let btf = btf::encode_btf(spec, &layout)?;
 
     let mut obj = Object::new(BinaryFormat::Elf, Architecture::Bpf, Endianness::Little);
-    let map_symbols = add_maps(&mut obj, &spec.maps, &layout);
-    add_programs(&mut obj, &spec.programs, &map_symbols)?;
+    let mut symbols = add_maps(&mut obj, &spec.maps, &layout);
+    let placed = place_functions(&mut obj, spec, &mut symbols);
+    for (prog, &(section, base)) in spec.programs.iter().chain(&spec.callbacks).zip(&placed) {
+        add_relocs(&mut obj, section, base, prog, &symbols)?;
+    }
     add_license(&mut obj);
-    add_plain_section(&mut obj, ".BTF", &btf, 4);
+    add_plain_section(&mut obj, ".BTF", &btf.types, 4);
+    if let Some(ext) = &btf.ext {
+        add_plain_section(&mut obj, ".BTF.ext", ext, 4);
+    }
     add_plain_section(&mut obj, METADATA_SECTION, &spec.metadata, 8);
     Ok(obj.write()?)
 }
@@ -96,7 +118,8 @@ pub fn write_object(spec: &ObjectSpec) -> Result<Vec<u8>, ElfError> {
 fn validate(spec: &ObjectSpec) -> Result<(), ElfError> {
     let mut names = HashSet::from([LICENSE_SYMBOL]);
     let map_names = spec.maps.iter().map(|m| m.name.as_str());
-    for name in map_names.chain(spec.programs.iter().map(|p| p.name.as_str())) {
+    let functions = spec.programs.iter().chain(&spec.callbacks);
+    for name in map_names.chain(functions.map(|p| p.name.as_str())) {
         if !is_identifier(name) {
             return Err(ElfError::InvalidName(name.to_owned()));
         }
@@ -104,17 +127,33 @@ fn validate(spec: &ObjectSpec) -> Result<(), ElfError> {
             return Err(ElfError::DuplicateSymbol(name.to_owned()));
         }
     }
-    let maps: HashSet<&str> = spec.maps.iter().map(|m| m.name.as_str()).collect();
-    spec.programs
-        .iter()
-        .try_for_each(|p| validate_program(p, &maps))
+    let known = Known {
+        maps: spec.maps.iter().map(|m| m.name.as_str()).collect(),
+        callbacks: spec.callbacks.iter().map(|c| c.name.as_str()).collect(),
+    };
+    for prog in &spec.programs {
+        if !is_program_section(&prog.section) {
+            return Err(ElfError::InvalidSection(prog.section.clone()));
+        }
+        validate_program(prog, &known)?;
+    }
+    for callback in &spec.callbacks {
+        if callback.section != CALLBACK_SECTION {
+            return Err(ElfError::InvalidSection(callback.section.clone()));
+        }
+        validate_program(callback, &known)?;
+    }
+    Ok(())
 }
 
-fn validate_program(prog: &ProgramSpec, maps: &HashSet<&str>) -> Result<(), ElfError> {
+/// The maps and callbacks relocations may name.
+struct Known<'a> {
+    maps: HashSet<&'a str>,
+    callbacks: HashSet<&'a str>,
+}
+
+fn validate_program(prog: &ProgramSpec, known: &Known<'_>) -> Result<(), ElfError> {
     let program = || prog.name.clone();
-    if !is_program_section(&prog.section) {
-        return Err(ElfError::InvalidSection(prog.section.clone()));
-    }
     if prog.code.is_empty() {
         return Err(ElfError::EmptyProgram { program: program() });
     }
@@ -124,9 +163,8 @@ fn validate_program(prog: &ProgramSpec, maps: &HashSet<&str>) -> Result<(), ElfE
             len: prog.code.len(),
         });
     }
-    let slots = prog.code.len() / INSN_SIZE;
     for (insn, map) in &prog.map_relocs {
-        if !maps.contains(map.as_str()) {
+        if !known.maps.contains(map.as_str()) {
             let (insn, map) = (*insn, map.clone());
             return Err(ElfError::UnknownMap {
                 program: program(),
@@ -134,13 +172,30 @@ fn validate_program(prog: &ProgramSpec, maps: &HashSet<&str>) -> Result<(), ElfE
                 map,
             });
         }
-        // An ld_imm64 occupies two slots.
-        if *insn + 1 >= slots || prog.code[insn * INSN_SIZE] != LD_IMM64 {
-            return Err(ElfError::NotLdImm64 {
+        check_ld_imm64(prog, *insn)?;
+    }
+    for (insn, callback) in &prog.func_relocs {
+        if !known.callbacks.contains(callback.as_str()) {
+            let (insn, callback) = (*insn, callback.clone());
+            return Err(ElfError::UnknownCallback {
                 program: program(),
-                insn: *insn,
+                insn,
+                callback,
             });
         }
+        check_ld_imm64(prog, *insn)?;
+    }
+    Ok(())
+}
+
+/// A relocation must sit on an `ld_imm64`, which occupies two slots.
+fn check_ld_imm64(prog: &ProgramSpec, insn: usize) -> Result<(), ElfError> {
+    let slots = prog.code.len() / INSN_SIZE;
+    if insn + 1 >= slots || prog.code[insn * INSN_SIZE] != LD_IMM64 {
+        return Err(ElfError::NotLdImm64 {
+            program: prog.name.clone(),
+            insn,
+        });
     }
     Ok(())
 }
@@ -228,13 +283,18 @@ fn add_maps(
 // ---------------------------------------------------------------------------------------------
 // Programs
 
-fn add_programs(
+/// Places every program in its section and every callback in `.text`, each with its
+/// symbol (added to `symbols`); the (section, offset) of each, programs first.
+fn place_functions(
     obj: &mut Object<'_>,
-    programs: &[ProgramSpec],
-    map_symbols: &HashMap<String, SymbolId>,
-) -> Result<(), ElfError> {
+    spec: &ObjectSpec,
+    symbols: &mut HashMap<String, SymbolId>,
+) -> Vec<(SectionId, u64)> {
     let mut sections: HashMap<&str, SectionId> = HashMap::new();
-    for prog in programs {
+    let mut placed = Vec::with_capacity(spec.programs.len() + spec.callbacks.len());
+    let functions = spec.programs.iter().map(|p| (p, SymbolScope::Dynamic));
+    let callbacks = spec.callbacks.iter().map(|c| (c, SymbolScope::Linkage));
+    for (prog, scope) in functions.chain(callbacks) {
         let section = *sections.entry(prog.section.as_str()).or_insert_with(|| {
             obj.add_section(
                 Vec::new(),
@@ -244,24 +304,35 @@ fn add_programs(
         });
         let base = obj.append_section_data(section, &prog.code, INSN_SIZE as u64);
         let size = prog.code.len() as u64;
-        define_symbol(obj, &prog.name, section, base, size, SymbolKind::Text);
-        add_map_relocs(obj, section, base, prog, map_symbols)?;
+        let symbol = obj.add_symbol(Symbol {
+            name: prog.name.as_bytes().to_vec(),
+            value: base,
+            size,
+            kind: SymbolKind::Text,
+            scope,
+            weak: false,
+            section: SymbolSection::Section(section),
+            flags: SymbolFlags::None,
+        });
+        symbols.insert(prog.name.clone(), symbol);
+        placed.push((section, base));
     }
-    Ok(())
+    placed
 }
 
-fn add_map_relocs(
+/// The map and callback relocations of `prog`, placed at `base` in `section`.
+fn add_relocs(
     obj: &mut Object<'_>,
     section: SectionId,
     base: u64,
     prog: &ProgramSpec,
-    map_symbols: &HashMap<String, SymbolId>,
+    symbols: &HashMap<String, SymbolId>,
 ) -> Result<(), ElfError> {
-    for (insn, map) in &prog.map_relocs {
+    for (insn, target) in prog.map_relocs.iter().chain(&prog.func_relocs) {
         let relocation = Relocation {
             offset: base + (insn * INSN_SIZE) as u64,
             // Presence was checked by `validate`.
-            symbol: map_symbols[map],
+            symbol: symbols[target],
             addend: 0,
             flags: RelocationFlags::Elf {
                 r_type: object::elf::R_BPF_64_64,
@@ -315,107 +386,6 @@ fn define_symbol(
     })
 }
 
-// ---------------------------------------------------------------------------------------------
-// BTF
-
-/// The `.BTF` blob: map definitions as libbpf parses them, and one FUNC per program.
-fn encode_btf(spec: &ObjectSpec, layout: &MapLayout) -> Result<Vec<u8>, ElfError> {
-    let mut btf = BtfBuilder::new();
-    let int = btf.add_int("int", 4, IntEncoding::Signed)?;
-    encode_maps(&mut btf, int, &spec.maps, layout)?;
-    encode_programs(&mut btf, int, &spec.programs)?;
-    Ok(btf.to_bytes())
-}
-
-fn encode_maps(
-    btf: &mut BtfBuilder,
-    int: TypeId,
-    maps: &[MapSpec],
-    layout: &MapLayout,
-) -> Result<(), ElfError> {
-    if maps.is_empty() {
-        return Ok(());
-    }
-    let mut values = UintTypes::new(int);
-    let mut vars = Vec::with_capacity(maps.len());
-    for (map, &(offset, size)) in maps.iter().zip(&layout.slots) {
-        let definition = encode_map_struct(btf, &mut values, map, size)?;
-        let var = btf.add_var(&map.name, definition, VarLinkage::GlobalAllocated)?;
-        vars.push(VarSecInfo { var, offset, size });
-    }
-    btf.add_datasec(MAPS_SECTION, layout.total, &vars)?;
-    Ok(())
-}
-
-/// `struct { __uint(type, ..); ... }` for one map.
-fn encode_map_struct(
-    btf: &mut BtfBuilder,
-    values: &mut UintTypes,
-    map: &MapSpec,
-    size: u32,
-) -> Result<TypeId, ElfError> {
-    let fields = map_fields(map);
-    let mut members = Vec::with_capacity(fields.len());
-    for (i, &(name, value)) in fields.iter().enumerate() {
-        let ty = values.get(btf, value)?;
-        let bit_offset = i as u32 * MAP_FIELD_SIZE * 8;
-        members.push(Member {
-            name,
-            ty,
-            bit_offset,
-        });
-    }
-    Ok(btf.add_struct("", size, &members)?)
-}
-
-/// `__uint(name, value)` is `int (*name)[value]`: one ARRAY and PTR per distinct value.
-struct UintTypes {
-    int: TypeId,
-    ptrs: HashMap<u32, TypeId>,
-}
-
-impl UintTypes {
-    fn new(int: TypeId) -> Self {
-        Self {
-            int,
-            ptrs: HashMap::new(),
-        }
-    }
-
-    fn get(&mut self, btf: &mut BtfBuilder, value: u32) -> Result<TypeId, BtfError> {
-        if let Some(&ptr) = self.ptrs.get(&value) {
-            return Ok(ptr);
-        }
-        let array = btf.add_array(self.int, self.int, value)?;
-        let ptr = btf.add_ptr(array)?;
-        self.ptrs.insert(value, ptr);
-        Ok(ptr)
-    }
-}
-
-/// `int name(void *ctx)` with global linkage for every program.
-fn encode_programs(
-    btf: &mut BtfBuilder,
-    int: TypeId,
-    programs: &[ProgramSpec],
-) -> Result<(), ElfError> {
-    if programs.is_empty() {
-        return Ok(());
-    }
-    let void_ptr = btf.add_ptr(0)?;
-    let proto = btf.add_func_proto(
-        int,
-        &[Param {
-            name: "ctx",
-            ty: void_ptr,
-        }],
-    )?;
-    for prog in programs {
-        btf.add_func(&prog.name, proto, FuncLinkage::Global)?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -437,6 +407,7 @@ mod tests {
             section: "perf_event".into(),
             code,
             map_relocs,
+            func_relocs: Vec::new(),
         }
     }
 
@@ -453,7 +424,7 @@ mod tests {
         ObjectSpec {
             programs,
             maps,
-            metadata: Vec::new(),
+            ..ObjectSpec::default()
         }
     }
 
