@@ -163,6 +163,17 @@ mod llvm {
     }
 
     #[test]
+    fn strlen_offsetof_and_addresses_match() {
+        if !kernel_available("strlen_offsetof_and_addresses_match") {
+            return;
+        }
+        let out = same_on_both(
+            r#"struct S { int a; long b; } BEGIN { $t = curtask; $p = &$t->pid; printf("%d %d %d %d %d\n", strlen("hello"), strlen(comm), offsetof(struct S, b), *$p == pid, ncpus > 0); exit(); }"#,
+        );
+        assert_eq!(out, "5 5 8 1 1\n\n\n");
+    }
+
+    #[test]
     fn llvm_objects_with_loops_load_in_bpftool() {
         if !kernel_available("llvm_objects_with_loops_load_in_bpftool")
             || !tool_available("llvm_objects_with_loops_load_in_bpftool", "bpftool")

@@ -332,3 +332,36 @@ fn hist_bits_split_each_power_of_two() {
     );
     assert!(out.contains("[8, 12)                4 |"), "{out}");
 }
+
+#[test]
+fn strlen_offsetof_and_member_addresses() {
+    if !kernel_available("strlen_offsetof_and_member_addresses") {
+        return;
+    }
+    let out = run(
+        &[],
+        r#"struct S { int a; long b; char c[3]; int d; } BEGIN { $s = "hello"; printf("%d %d %d %d\n", strlen($s), strlen(""), strlen(comm), strlen("abcdefgh")); printf("%d %d %d\n", sizeof(struct S), offsetof(struct S, b), offsetof(struct S, d)); $t = curtask; $p = &$t->pid; $q = &curtask->se; printf("%d %d %d\n", *$p == pid, $q->vruntime == curtask->se.vruntime, (uint64)&$t->se.vruntime - (uint64)$t == offsetof(struct task_struct, se.vruntime)); exit(); }"#,
+    );
+    assert_eq!(out, "5 0 5 8\n24 8 20\n1 1 1\n\n\n");
+    let refused = ebpfc(&["--check", "-e", "BEGIN { $a = 1; $p = &$a; }"]);
+    assert!(!refused.status.success());
+    assert!(stderr(&refused).contains("'&' takes a struct member"));
+}
+
+#[test]
+fn ncpus_counts_at_least_the_online_cpus() {
+    if !kernel_available("ncpus_counts_at_least_the_online_cpus") {
+        return;
+    }
+    let out = run(&[], r#"BEGIN { printf("%d\n", ncpus); exit(); }"#);
+    let ncpus: usize = out.lines().next().unwrap().parse().unwrap();
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap();
+    let online = cpuinfo
+        .lines()
+        .filter(|l| l.starts_with("processor"))
+        .count();
+    assert!(
+        ncpus >= online && online > 0,
+        "ncpus {ncpus}, online {online}"
+    );
+}

@@ -47,11 +47,16 @@ impl Lower<'_> {
                 op: UnaryOp::Deref,
                 expr,
             } => self.deref(expr),
+            ExprKind::Unary {
+                op: UnaryOp::AddrOf,
+                expr,
+            } => self.address_of(expr),
             ExprKind::Unary { op, expr } => self.unary(*op, expr),
             ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, e),
             ExprKind::Field { expr, field, arrow } => self.field(expr, field, *arrow),
             ExprKind::Index { expr, index } => self.index(expr, index, e.span),
             ExprKind::SizeOf(arg) => self.size_of(arg, e.span),
+            ExprKind::OffsetOf { ty, fields } => self.offset_of(ty, fields),
             ExprKind::Tuple(elems) => self.tuple(elems),
             ExprKind::Record(fields) => self.record(fields),
             ExprKind::TupleIndex { expr, index } => self.tuple_index(expr, *index, e.span),
@@ -177,13 +182,7 @@ impl Lower<'_> {
                 lhs: r,
                 rhs: Operand::Imm(0),
             }),
-            UnaryOp::Deref | UnaryOp::AddrOf => {
-                self.error(
-                    "pointer operations are not supported yet",
-                    inner.span,
-                    "here",
-                );
-            }
+            UnaryOp::Deref | UnaryOp::AddrOf => unreachable!("lowered by deref and address_of"),
         }
         let ty = if op == UnaryOp::Not {
             Type::Int {

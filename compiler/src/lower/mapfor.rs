@@ -154,6 +154,14 @@ impl Lower<'_> {
             self.error("len() takes one map, as in len(@m)", span, "in this call");
             return Val::zero();
         };
+        if !matches!(map.kind, ExprKind::Map { .. }) {
+            let msg = match self.expr(map).ty() {
+                Type::Stack { .. } => "len() of a stack is not supported: a stack is kept as an id into the kernel's stack map, which BPF programs cannot read".to_string(),
+                other => format!("len() takes a map, as in len(@m), not {other}"),
+            };
+            self.error(msg, map.span, "not a map");
+            return Val::zero();
+        }
         let Some((name, span)) = self.whole_map(map, "len(@m)") else {
             return Val::zero();
         };

@@ -124,7 +124,7 @@ impl Lower<'_> {
     }
 
     /// `addr + delta`, folded when both are known.
-    fn offset(&mut self, addr: Operand, delta: i64) -> Operand {
+    pub(super) fn offset(&mut self, addr: Operand, delta: i64) -> Operand {
         match addr {
             _ if delta == 0 => addr,
             Operand::Imm(a) => Operand::Imm(a.wrapping_add(delta)),

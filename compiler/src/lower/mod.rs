@@ -7,7 +7,9 @@
 //! discarded. The second pass emits the IR and reports type errors.
 
 mod actions;
+mod address;
 mod buckets;
+mod builtins;
 mod callback;
 mod calls;
 mod capture;

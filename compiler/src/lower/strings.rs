@@ -329,6 +329,37 @@ impl Lower<'_> {
         self.b.zero(Base::Slot(dst), len as i32, total - len);
     }
 
+    /// `strlen(s)`: the bytes before the string's NUL (its whole size if it has none).
+    /// Unrolled: one compare per byte, the first NUL ends the scan.
+    pub(super) fn strlen(&mut self, args: &[Expr], span: Span) -> Val {
+        let [arg] = args else {
+            self.error("strlen() takes one string", span, "in this call");
+            return Val::zero();
+        };
+        let Val::Str(slot, size) = self.expr(arg) else {
+            self.error("strlen() needs a string", arg.span, "not a string");
+            return Val::zero();
+        };
+        let result = self.b.vreg();
+        self.b.emit(Inst::Mov {
+            dst: result,
+            src: Operand::Imm(i64::from(size)),
+        });
+        let done = self.fresh_block();
+        for i in 0..size {
+            let (found, next) = (self.fresh_block(), self.fresh_block());
+            let byte = self.load_byte(slot, i as i32);
+            self.b.branch(Cmp::Eq, byte, Operand::Imm(0), found, next);
+            self.b.emit(Inst::Mov {
+                dst: result,
+                src: Operand::Imm(i64::from(i)),
+            });
+            self.b.finish(crate::ir::Term::Jump(done), next);
+        }
+        self.b.jump_to(done);
+        Val::Scalar(Operand::Reg(result), Type::U64)
+    }
+
     /// `strcontains(haystack, needle)`: 1 if `needle` occurs in `haystack`, else 0.
     /// Unrolled: every start position against every needle byte (a literal needle's
     /// bytes are compared as constants).
