@@ -341,6 +341,34 @@ fn watchpoints_count_the_writes_of_a_thread() {
     assert_eq!(scalar(&rest, "@w"), Some(20), "{rest}");
 }
 
+/// Written by the unwatch test's workload; its address is watched, then unwatched.
+static mut UNWATCHED: u64 = 0;
+
+#[test]
+fn unwatch_detaches_the_watchpoint() {
+    if !kernel_available("unwatch_detaches_the_watchpoint") {
+        return;
+    }
+    let address = std::ptr::addr_of!(UNWATCHED) as usize;
+    let program = format!(
+        "watchpoint:0x{address:x}:8:w /comm == \"ebpfcunwatch\"/ {{ @w = count(); unwatch(0x{address:x}); }}\n{READY}"
+    );
+    let rest = run_with_workload(&[], &program, || {
+        let writer = std::thread::Builder::new().name("ebpfcunwatch".into());
+        let handle = writer.spawn(move || {
+            for i in 0..6u64 {
+                // SAFETY: only this thread writes UNWATCHED, and nothing reads it.
+                unsafe { std::ptr::write_volatile(std::ptr::addr_of_mut!(UNWATCHED), i) };
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+        });
+        handle.unwrap().join().unwrap();
+    });
+    // The runtime detaches it while the writer sleeps: far fewer hits than 6 writes.
+    let hits = scalar(&rest, "@w").unwrap_or(0);
+    assert!((1..=2).contains(&hits), "{rest}");
+}
+
 #[test]
 fn watchpoints_the_kernel_refuses_are_named() {
     if !kernel_available("watchpoints_the_kernel_refuses_are_named") {

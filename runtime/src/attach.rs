@@ -43,6 +43,11 @@ const PERF_TYPE_SOFTWARE: u32 = 1;
 pub(crate) enum AttachedLink {
     /// A program on one of ebpfc's own perf events.
     Perf(PerfAttachment),
+    /// A program on a hardware breakpoint at `address` (one per CPU without a target).
+    Watch {
+        address: u64,
+        attachment: PerfAttachment,
+    },
     RawTracepoint(RawTracePointLink),
     PerfEvent(PerfEventLink),
     Kprobe(KProbeLink),
@@ -56,7 +61,7 @@ impl AttachedLink {
     /// the perf event left to release, if the attachment had its own.
     fn detach(self) -> Option<OwnedFd> {
         let _ = match self {
-            Self::Perf(p) => return Some(p.detach()),
+            Self::Perf(p) | Self::Watch { attachment: p, .. } => return Some(p.detach()),
             Self::RawTracepoint(l) => l.detach(),
             Self::PerfEvent(l) => l.detach(),
             Self::Kprobe(l) => l.detach(),
@@ -66,6 +71,15 @@ impl AttachedLink {
         };
         None
     }
+}
+
+/// Detaches the watchpoints on `address` (`unwatch()`); returns their perf events.
+pub(crate) fn unwatch(links: &mut Vec<AttachedLink>, address: u64) -> Vec<OwnedFd> {
+    let watches =
+        |l: &AttachedLink| matches!(l, AttachedLink::Watch { address: a, .. } if *a == address);
+    let (gone, kept) = std::mem::take(links).into_iter().partition(watches);
+    *links = kept;
+    detach_all(gone)
 }
 
 /// Detaches every program, in reverse order of attachment; returns the perf events
@@ -220,7 +234,12 @@ fn attach_one(
             let prog = p.fd()?.as_fd();
             let attached =
                 perf_attach::watchpoint(prog, *address, *length, mode, target.pid, &cpus)?;
-            links.extend(attached.into_iter().map(AttachedLink::Perf));
+            let address = *address;
+            let watch = |attachment| AttachedLink::Watch {
+                address,
+                attachment,
+            };
+            links.extend(attached.into_iter().map(watch));
             return Ok(());
         }
         Attach::RawTracepoint { name } => {

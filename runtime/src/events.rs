@@ -19,7 +19,7 @@ use aya::maps::{MapData, RingBuf};
 use aya::Ebpf;
 use ebpfc_stdlib::meta::{
     Metadata, EVENT_CAT, EVENT_CLEAR, EVENT_EXIT, EVENT_JOIN, EVENT_PRINT, EVENT_PRINTF,
-    EVENT_TIME, EVENT_ZERO,
+    EVENT_TIME, EVENT_UNWATCH, EVENT_ZERO,
 };
 
 use crate::error::{describe, io_words, RuntimeError};
@@ -52,6 +52,8 @@ pub(crate) enum Record {
     Cat,
     /// `join(array, sep)` with the separator at this index of `Metadata::strings`.
     Join(usize),
+    /// `unwatch(addr)`.
+    Unwatch(u64),
     /// A record too short for its id, with an id this runtime does not know, or with an
     /// index out of range.
     Unknown,
@@ -76,6 +78,7 @@ pub(crate) fn classify(record: &[u8], meta: &Metadata) -> Record {
         Some(EVENT_ZERO) => index(1, maps).map(Record::Zero),
         Some(EVENT_TIME) => index(1, meta.strings.len()).map(Record::Time),
         Some(EVENT_CAT) => Some(Record::Cat),
+        Some(EVENT_UNWATCH) => field(1).map(Record::Unwatch),
         Some(EVENT_JOIN) => index(1, meta.strings.len())
             .filter(|_| field(2).is_some())
             .map(Record::Join),
@@ -99,6 +102,8 @@ pub(crate) struct Events {
     ring: Option<(String, RingBuf<MapData>)>,
     stopped: bool,
     exit_code: Option<i64>,
+    /// Addresses `unwatch()` asked for since the session last took them.
+    unwatched: Vec<u64>,
 }
 
 impl Events {
@@ -112,6 +117,7 @@ impl Events {
             ring,
             stopped: false,
             exit_code: None,
+            unwatched: Vec::new(),
         })
     }
 
@@ -123,6 +129,11 @@ impl Events {
     /// The first exit code seen, if any.
     pub fn exit_code(&self) -> Option<i64> {
         self.exit_code
+    }
+
+    /// The addresses `unwatch()` asked for since the last call.
+    pub fn take_unwatched(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.unwatched)
     }
 
     /// Lets records take effect again (after END has been run).
@@ -151,6 +162,7 @@ impl Events {
                     self.stopped = true;
                     self.exit_code.get_or_insert(code);
                 }
+                Record::Unwatch(addr) => self.unwatched.push(addr),
                 record => act(record, &item, ebpf, meta, syms, sink)?,
             }
         }
@@ -212,7 +224,7 @@ fn act(
         Record::Join(sep) => {
             sink.event(&render_join(format, meta.strings[sep].as_bytes(), bytes))?
         }
-        Record::Exit(_) | Record::Unknown => {}
+        Record::Exit(_) | Record::Unwatch(_) | Record::Unknown => {}
     }
     Ok(())
 }
@@ -368,6 +380,18 @@ mod tests {
         assert_eq!(classify(&record(&[EVENT_ZERO, 1]), &m), Record::Zero(1));
         assert_eq!(classify(&record(&[EVENT_ZERO, 2]), &m), Record::Unknown);
         assert_eq!(classify(&record(&[EVENT_PRINT, 1, 5]), &m), Record::Unknown);
+    }
+
+    #[test]
+    fn unwatch_records_carry_the_address() {
+        assert_eq!(
+            classify(&record(&[EVENT_UNWATCH, 0x4040]), &meta(0)),
+            Record::Unwatch(0x4040)
+        );
+        assert_eq!(
+            classify(&record(&[EVENT_UNWATCH]), &meta(0)),
+            Record::Unknown
+        );
     }
 
     #[test]

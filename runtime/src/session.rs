@@ -138,15 +138,15 @@ impl Session<'_> {
         if self.events.stopped() {
             return Ok(());
         }
-        let links = attach::attach_all(&mut self.ebpf, &self.meta, pid)?;
+        let mut links = attach::attach_all(&mut self.ebpf, &self.meta, pid)?;
         if let Some(c) = watched.child.as_deref_mut() {
             c.release();
         }
         let streamed = match self.has_iterators() {
             true => self.iterate(),
-            false => self.stream(&mut watched),
+            false => self.stream(&mut watched, &mut links),
         };
-        self.leftovers = attach::detach_all(links);
+        self.leftovers.extend(attach::detach_all(links));
         streamed
     }
 
@@ -175,10 +175,18 @@ impl Session<'_> {
 
     /// Handles events until the stream stops, a stop signal arrives or a watched process
     /// exits; output is flushed before every wait.
-    fn stream(&mut self, watched: &mut Watched<'_>) -> Result<(), RuntimeError> {
+    fn stream(
+        &mut self,
+        watched: &mut Watched<'_>,
+        links: &mut Vec<attach::AttachedLink>,
+    ) -> Result<(), RuntimeError> {
         loop {
             self.run_signal_probes()?;
             self.drain()?;
+            for address in self.events.take_unwatched() {
+                let released = attach::unwatch(links, address);
+                self.leftovers.extend(released);
+            }
             if self.events.stopped() || sys::stop_requested() || watched.exited() {
                 return Ok(());
             }

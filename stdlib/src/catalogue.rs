@@ -214,6 +214,7 @@ pub const FUNCTIONS: &[Function] = &[
     f("bswap", 1, 1, Value),
     f("cat", 1, 1, Action),
     f("exit", 0, 1, Action),
+    f("unwatch", 1, 1, Action),
     f("has_key", 1, MAX_KEYS + 1, Map),
     f("len", 1, 1, Value).calls(&["for_each_map_elem"]),
     f("delete", 1, MAX_KEYS + 1, Map),

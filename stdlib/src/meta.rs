@@ -37,6 +37,8 @@ pub const EVENT_CAT: u64 = 5;
 /// number of elements present at 16, then [`JOIN_ARGS`] NUL-terminated strings of
 /// [`JOIN_ARG_SIZE`] bytes each from 24. The runtime prints them joined, then a newline.
 pub const EVENT_JOIN: u64 = 6;
+/// `unwatch(addr)`: the u64 address at 8. The runtime detaches the watchpoints on it.
+pub const EVENT_UNWATCH: u64 = 7;
 /// Elements `join()` reads from its array.
 pub const JOIN_ARGS: u32 = 16;
 /// Bytes of each `join()` element, NUL included.

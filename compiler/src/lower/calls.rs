@@ -41,6 +41,7 @@ impl Lower<'_> {
             "printf" => self.printf(args, span),
             "errorf" | "warnf" => self.diagnostic_printf(name == "errorf", args, span),
             "exit" => self.exit(args, span),
+            "unwatch" => self.unwatch(args),
             "str" => self.str_call(args, span),
             "strncmp" => self.strncmp(args, span),
             "strcontains" => self.strcontains(args, span),
@@ -70,6 +71,17 @@ impl Lower<'_> {
                 Val::Void
             }
         }
+    }
+
+    /// `unwatch(addr)`: asks the runtime to detach the watchpoints on `addr`.
+    fn unwatch(&mut self, args: &[Expr]) -> Val {
+        let addr = self.int_operand(&args[0]);
+        let slot = self.b.slot(16);
+        let id = Operand::Imm(meta::EVENT_UNWATCH as i64);
+        self.store(slot, 0, 8, id);
+        self.store(slot, 8, 8, addr);
+        self.output(slot, 16);
+        Val::Void
     }
 
     /// `exit([code])`: sends the exit event and ends the probe.

@@ -68,7 +68,7 @@ impl Lower<'_> {
         slot
     }
 
-    fn store(&mut self, slot: SlotId, offset: i32, size: u8, value: Operand) {
+    pub(super) fn store(&mut self, slot: SlotId, offset: i32, size: u8, value: Operand) {
         self.b.emit(Inst::Store {
             base: Base::Slot(slot),
             offset,
