@@ -37,6 +37,14 @@ fn type_errors_show_both_places() {
 }
 
 #[test]
+fn cpid_without_a_command_names_the_flag() {
+    assert_diagnostic(
+        "BEGIN { print(cpid); }",
+        "cpid is the pid of the command -c runs",
+    );
+}
+
+#[test]
 fn unknown_names_get_suggestions() {
     assert_diagnostic("BEGIN { @x = pidd; }", "did you mean 'pid'?");
     assert_diagnostic("BEGIN { @x = count(1, 2); }", "count() takes 0 argument(s)");

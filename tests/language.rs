@@ -275,11 +275,8 @@ fn errorf_and_warnf_write_located_messages_to_stderr() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "out\n\n\n");
     let err = stderr(&out);
-    assert!(err.contains("<stdin>:1:9-38: ERROR: bad 10, x\n"), "{err}");
-    assert!(
-        err.contains("<stdin>:1:40-64: WARNING: careful 3\n"),
-        "{err}"
-    );
+    assert!(err.contains("stdin:1:9-38: ERROR: bad 10, x\n"), "{err}");
+    assert!(err.contains("stdin:1:40-64: WARNING: careful 3\n"), "{err}");
 }
 
 #[test]
@@ -363,5 +360,20 @@ fn ncpus_counts_at_least_the_online_cpus() {
     assert!(
         ncpus >= online && online > 0,
         "ncpus {ncpus}, online {online}"
+    );
+}
+
+#[test]
+fn wide_values_and_nested_script_structs() {
+    if !kernel_available("wide_values_and_nested_script_structs") {
+        return;
+    }
+    let out = run(
+        &[],
+        r#"struct Bar { int x; int d; } struct Foo { int q; struct Bar b; char c; } BEGIN { $a = 1 << 40; print($a); print(-5); print((uint8)200); printf("%d %d %d\n", sizeof(struct Foo), offsetof(struct Foo, b), offsetof(struct Foo, b.d)); @min = -9223372036854775808; exit(); }"#,
+    );
+    assert_eq!(
+        out,
+        "1099511627776\n-5\n200\n16 4 8\n\n\n@min: -9223372036854775808\n"
     );
 }

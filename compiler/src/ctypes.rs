@@ -40,6 +40,7 @@ pub struct Member {
 struct ScriptStruct {
     name: String,
     size: u32,
+    align: u32,
     members: Vec<(String, Member)>,
 }
 
@@ -111,10 +112,11 @@ impl TypeEnv {
     pub fn tagged(&self, keyword: &str, name: &str) -> Result<Type, String> {
         let full = format!("{keyword} {name}");
         if let Some(i) = self.script.iter().position(|s| s.name == full) {
-            let size = self.script[i].size;
+            let (size, align) = (self.script[i].size, self.script[i].align);
             return Ok(Type::Struct(StructRef {
                 name: full,
                 size,
+                align,
                 origin: Origin::Script(i),
             }));
         }
@@ -133,6 +135,7 @@ impl TypeEnv {
             Some(agg) => Ok(Type::Struct(StructRef {
                 name: full,
                 size: agg.size,
+                align: crate::types::natural_align(agg.size),
                 origin: Origin::Btf(agg.id),
             })),
             None => {
@@ -217,6 +220,7 @@ impl TypeEnv {
                 Type::Struct(StructRef {
                     name: format!("{keyword} {name}"),
                     size: a.size,
+                    align: crate::types::natural_align(a.size),
                     origin: Origin::Btf(a.id),
                 })
             }
@@ -336,6 +340,7 @@ impl TypeEnv {
         Ok(ScriptStruct {
             name: format!("{} {}", decl.keyword, decl.name),
             size: size.div_ceil(align) * align,
+            align,
             members,
         })
     }

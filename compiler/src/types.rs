@@ -10,6 +10,9 @@ pub struct StructRef {
     /// `struct task_struct`, `union u`, or the script's own definition's name.
     pub name: String,
     pub size: u32,
+    /// Its alignment: computed for the script's structs, guessed from the size for BTF's
+    /// (see [`natural_align`]).
+    pub align: u32,
     pub origin: Origin,
 }
 
@@ -142,7 +145,7 @@ impl Type {
             Type::Str { .. } | Type::Inet | Type::Buf { .. } | Type::Stack { .. } => 8,
             Type::Sym { .. } | Type::Time { .. } | Type::Username => 8,
             Type::Errno | Type::CgroupPath { .. } | Type::Mac => 8,
-            Type::Struct(s) => natural_align(s.size),
+            Type::Struct(s) => s.align,
             Type::Array { elem, .. } => elem.align(),
             Type::Args | Type::Void => 1,
         }

@@ -390,6 +390,8 @@ fn source_location(source: Option<&(String, String)>, span: Span) -> String {
     let end = (span.end as usize).clamp(start, text.len());
     let line_end = text[start..end].find('\n').map_or(end, |i| start + i);
     let end_col = col + text[start..line_end].chars().count();
+    // bpftrace names a program given with -e or on stdin `stdin`.
+    let name = if name == "<stdin>" { "stdin" } else { name };
     format!("{name}:{line}:{col}-{end_col}")
 }
 

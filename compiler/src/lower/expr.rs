@@ -48,6 +48,13 @@ impl Lower<'_> {
                 expr,
             } => self.deref(expr),
             ExprKind::Unary {
+                op: UnaryOp::Neg,
+                expr,
+            } if matches!(expr.kind, ExprKind::Int { value, .. } if value <= 1 << 63) => {
+                let value = self.const_int(e).unwrap_or_default();
+                Val::Scalar(Operand::Imm(value), Type::I64)
+            }
+            ExprKind::Unary {
                 op: UnaryOp::AddrOf,
                 expr,
             } => self.address_of(expr),
@@ -478,6 +485,11 @@ impl Lower<'_> {
     }
 
     fn unknown_identifier(&mut self, name: &str, span: Span) -> Val {
+        if name == "cpid" {
+            let msg = "cpid is the pid of the command -c runs: it needs -c";
+            self.error(msg, span, "no child command");
+            return Val::zero();
+        }
         if ebpfc_stdlib::catalogue::is_variable(name) {
             let msg = format!("{name} is not available in {} probes", self.target.name);
             self.error(msg, span, "not available here");

@@ -191,8 +191,8 @@ impl Lower<'_> {
         };
         let val = self.expr(arg);
         let template = match val.ty() {
-            Type::Int { signed: true, .. } => "%d\n",
-            Type::Int { .. } | Type::Ptr { .. } => "%u\n",
+            Type::Int { signed: true, .. } => "%ld\n",
+            Type::Int { .. } | Type::Ptr { .. } => "%lu\n",
             Type::Void | Type::Args | Type::Struct(_) | Type::Array { .. } => {
                 let msg = format!("print() cannot print {}", val.ty());
                 self.error(msg, arg.span, "no printable value");
