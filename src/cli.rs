@@ -40,6 +40,11 @@ pub struct Args {
     /// Quiet: do not print the "Attaching" line.
     #[arg(short = 'q')]
     pub quiet: bool,
+    /// Output buffering: `line` writes each event as it arrives (as bpftrace does, so
+    /// output interleaves with a -c command's in order), `full` only when the buffer
+    /// fills or the program waits, `none` as `line`.
+    #[arg(short = 'B', value_enum, default_value = "line")]
+    pub buffering: Buffering,
     /// Load and attach every probe, then exit.
     #[arg(long)]
     pub dry_run: bool,
@@ -79,6 +84,13 @@ pub enum Stage {
     Ir,
     Asm,
     Llvm,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum Buffering {
+    None,
+    Line,
+    Full,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -252,6 +264,7 @@ fn execute(args: &Args, object: &[u8], child: Option<&mut PausedChild>) -> Resul
             Format::Json => OutputFormat::Json,
         },
         quiet: args.quiet,
+        flush_each_event: args.buffering != Buffering::Full,
         dry_run: args.dry_run,
         pid: args.pid,
     };

@@ -43,6 +43,10 @@ const WITH_PARAMS: &[(&str, &[&str])] = &[
         &[],
     ),
     (
+        r#"interval:ms:$1 { @n = count(); printf("%s\n", probe); exit(); }"#,
+        &["50"],
+    ),
+    (
         r#"BEGIN { printf("%d %d\n", $1 > 10 ? 1 : 0, $2); exit(); }"#,
         &["11", "7"],
     ),

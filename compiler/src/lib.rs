@@ -69,7 +69,7 @@ pub fn compile_with(
     options: &Options,
 ) -> Result<Module, CompileError> {
     let mut diags = Diagnostics::default();
-    let probes = expand_probes(program, tracefs, &mut diags);
+    let probes = expand_probes(program, tracefs, &options.params, &mut diags);
     if diags.has_errors() {
         return Err(diags.into());
     }
@@ -150,12 +150,14 @@ fn script_types(
 fn expand_probes<'p>(
     program: &'p ast::Program,
     tracefs: &TraceFs,
+    params: &[String],
     diags: &mut Diagnostics,
 ) -> Vec<(&'p ast::Probe, Vec<Target>)> {
     let mut out = Vec::new();
     for item in &program.items {
         if let ast::Item::Probe(probe) = item {
-            let targets = probes::expand_probe(&probe.attach, tracefs, diags);
+            let attach = probes::substitute_params(&probe.attach, params, diags);
+            let targets = probes::expand_probe(&attach, tracefs, diags);
             out.push((probe, targets));
         }
     }

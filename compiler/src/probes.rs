@@ -16,6 +16,7 @@
 pub mod elfsyms;
 pub mod ksyms;
 pub mod libs;
+mod params;
 pub mod special;
 pub mod usdt;
 
@@ -24,6 +25,8 @@ use crate::suggest::did_you_mean;
 use crate::tracefs::{TpField, TraceFs};
 use ebpfc_parser::ast::AttachPoint;
 use ebpfc_stdlib::meta::Attach;
+
+pub use params::substitute_params;
 
 /// A concrete attach target.
 #[derive(Debug, Clone)]

@@ -36,6 +36,9 @@ pub struct RunOptions {
     pub format: output::OutputFormat,
     /// Do not print the `Attaching N probes...` line (`attached_probes` in JSON).
     pub quiet: bool,
+    /// Write each event's output as soon as it is handled (else only before waits, at
+    /// the end, or when stdout is a terminal).
+    pub flush_each_event: bool,
     /// Load and attach every probe, then stop without running BEGIN/END or printing maps.
     pub dry_run: bool,
     /// `-p PID`: uprobes fire only in this process, and the run ends when it exits. It

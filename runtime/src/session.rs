@@ -77,7 +77,7 @@ pub(crate) fn run(
         meta,
         events,
         syms,
-        sink: Sink::new(out, opts.format),
+        sink: Sink::new(out, opts.format, opts.flush_each_event),
         leftovers: Vec::new(),
     };
     if !opts.quiet {

@@ -1,9 +1,9 @@
 //! Where a run's output goes: a buffered writer over the caller's `out`.
 //!
-//! Invariants: output is written in the order it is produced; when this process's
-//! stdout is a terminal every event is flushed as soon as it is written, otherwise output
-//! is buffered and flushed before every blocking wait and at the end of the run, so a
-//! pipe still sees events while the program idles.
+//! Invariants: output is written in the order it is produced; by default (`-B line`)
+//! and whenever this process's stdout is a terminal every event is flushed as soon as it
+//! is written; with `-B full` output is buffered and flushed before every blocking wait
+//! and at the end of the run, so a pipe still sees events while the program idles.
 
 use std::io::{self, BufWriter, IsTerminal, Write};
 
@@ -17,9 +17,11 @@ pub(crate) struct Sink<'w> {
 }
 
 impl<'w> Sink<'w> {
-    /// Buffers `out`; events are flushed one by one when stdout is a terminal.
-    pub fn new(out: &'w mut dyn Write, format: OutputFormat) -> Self {
-        Self::with_policy(out, format, io::stdout().is_terminal())
+    /// Buffers `out`; events are flushed one by one when asked or when stdout is a
+    /// terminal.
+    pub fn new(out: &'w mut dyn Write, format: OutputFormat, flush_each_event: bool) -> Self {
+        let flush = flush_each_event || io::stdout().is_terminal();
+        Self::with_policy(out, format, flush)
     }
 
     pub fn with_policy(

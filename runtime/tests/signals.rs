@@ -69,6 +69,7 @@ fn sigint_stops_the_event_loop_and_runs_end() {
         &elf,
         &RunOptions {
             quiet: true,
+            flush_each_event: false,
             ..Default::default()
         },
         &mut out,

@@ -138,6 +138,7 @@ pub fn ringbuf(name: &'static str) -> MapDef {
 pub fn quiet() -> RunOptions {
     RunOptions {
         quiet: true,
+        flush_each_event: false,
         ..Default::default()
     }
 }
