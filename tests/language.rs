@@ -377,3 +377,53 @@ fn wide_values_and_nested_script_structs() {
         "1099511627776\n-5\n200\n16 4 8\n\n\n@min: -9223372036854775808\n"
     );
 }
+
+#[test]
+fn json_prints_values_and_command_output_by_kind() {
+    if !kernel_available("json_prints_values_and_command_output_by_kind") {
+        return;
+    }
+    let out = run(
+        &["-f", "json", "-q", "--unsafe"],
+        r#"BEGIN { print("hi"); print(-3); print((1, "a")); system("echo sys"); exit(); }"#,
+    );
+    assert_eq!(
+        out,
+        concat!(
+            "{\"type\": \"value\", \"data\": \"hi\"}\n",
+            "{\"type\": \"value\", \"data\": -3}\n",
+            "{\"type\": \"value\", \"data\": [1,\"a\"]}\n",
+            "{\"type\": \"syscall\", \"data\": \"sys\\n\"}\n",
+        )
+    );
+}
+
+#[test]
+fn narrow_integers_wrap_and_shifts_are_logical() {
+    if !kernel_available("narrow_integers_wrap_and_shifts_are_logical") {
+        return;
+    }
+    let out = run(
+        &[],
+        r#"BEGIN { $x = (uint8)255; $x++; $y = (int8)127; $y++; $z = (uint16)0; $z--; printf("%d %d %d %d %lld %lld\n", $x, $y, $z, ~(uint8)0, -16 >> 2, (int32)-1 >> 1); $s = "a"; $s = "longer"; $t = ("a", 1); $t = ("bcd", 2); printf("%s %s\n", $s, $t.0); @t[1] = ("a", 2); @t[2] = ("bb", -3); exit(); }"#,
+    );
+    assert_eq!(
+        out,
+        "0 -128 65535 255 4611686018427387900 9223372036854775807\nlonger bcd\n\n\n@t[1]: (a, 2)\n@t[2]: (bb, -3)\n"
+    );
+}
+
+#[test]
+fn string_literals_longer_than_a_stack_record_print_whole() {
+    if !kernel_available("string_literals_longer_than_a_stack_record_print_whole") {
+        return;
+    }
+    for n in [192, 200, 255] {
+        let text = "b".repeat(n);
+        let out = run(
+            &[],
+            &format!(r#"BEGIN {{ printf("%s\n", "{text}"); exit(); }}"#),
+        );
+        assert_eq!(out, format!("{text}\n\n\n"));
+    }
+}

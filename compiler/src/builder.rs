@@ -114,15 +114,23 @@ impl FnBuilder {
         dst
     }
 
-    /// Writes zeros over `len` bytes (a multiple of 8) at `base + offset`.
+    /// Writes zeros over `len` bytes at `base + offset` (8-byte stores where aligned).
     pub fn zero(&mut self, base: Base, offset: i32, len: u32) {
-        for i in (0..len as i32).step_by(8) {
+        let mut done = 0;
+        while done < len {
+            let at = offset + done as i32;
+            // The widest aligned store that stays inside the `len` bytes.
+            let size = [8u8, 4, 2, 1]
+                .into_iter()
+                .find(|&s| u32::from(s) <= len - done && at % i32::from(s) == 0)
+                .unwrap_or(1);
             self.emit(Inst::Store {
                 base,
-                offset: offset + i,
-                size: 8,
+                offset: at,
+                size,
                 value: Operand::Imm(0),
             });
+            done += u32::from(size);
         }
     }
 

@@ -24,8 +24,8 @@ use ebpfc_stdlib::meta::{
 
 use crate::error::{describe, io_words, RuntimeError};
 use crate::output::{
-    render_cat, render_cat_error, render_join, render_map, render_printf, render_time,
-    OutputFormat, Symbols,
+    render_cat, render_cat_error, render_join, render_map, render_printf, render_system,
+    render_time, OutputFormat, Symbols,
 };
 use crate::sink::Sink;
 use crate::{maps, sys};
@@ -237,7 +237,7 @@ fn system(command: &str, sink: &mut Sink<'_>) -> Result<(), RuntimeError> {
         .args(["-c", command])
         .output()
     {
-        Ok(out) => sink.event_bytes(&render_cat(format, &out.stdout))?,
+        Ok(out) => sink.event_bytes(&render_system(format, &out.stdout))?,
         Err(e) => {
             sink.flush()?;
             eprintln!("ERROR: system() could not run '{command}': {}", c_words(&e));
@@ -332,6 +332,7 @@ mod tests {
             args: vec![],
             system: false,
             stderr_prefix: None,
+            value: false,
         };
         Metadata {
             maps: vec![map; n],

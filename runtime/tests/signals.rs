@@ -38,6 +38,7 @@ fn sigint_stops_the_event_loop_and_runs_end() {
         args: vec![],
         system: false,
         stderr_prefix: None,
+        value: false,
     };
     let meta = Metadata {
         version: VERSION,

@@ -338,6 +338,9 @@ pub struct Format {
     /// source location and `ERROR: ` or `WARNING: `), ending in a newline.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stderr_prefix: Option<String>,
+    /// `print(value)`: one argument, printed as `{"type": "value", ...}` in JSON.
+    #[serde(default)]
+    pub value: bool,
 }
 
 impl Metadata {

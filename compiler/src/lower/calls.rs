@@ -295,6 +295,7 @@ impl Lower<'_> {
             args: fields,
             system,
             stderr_prefix: None,
+            value: false,
         });
         self.output(slot, size);
     }

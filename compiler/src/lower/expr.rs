@@ -191,15 +191,27 @@ impl Lower<'_> {
             }),
             UnaryOp::Deref | UnaryOp::AddrOf => unreachable!("lowered by deref and address_of"),
         }
-        let ty = if op == UnaryOp::Not {
-            Type::Int {
-                size: 1,
-                signed: false,
+        match (op, &ty) {
+            (UnaryOp::Not, _) => Val::Scalar(
+                Operand::Reg(dst),
+                Type::Int {
+                    size: 1,
+                    signed: false,
+                },
+            ),
+            (_, Type::Int { size, signed }) if *size < 8 => {
+                // `~(uint8)0` is 255: the result keeps the operand's width.
+                let narrow = self.b.vreg();
+                self.b.emit(Inst::Ext {
+                    dst: narrow,
+                    src: dst,
+                    size: *size,
+                    signed: *signed,
+                });
+                Val::Scalar(Operand::Reg(narrow), ty)
             }
-        } else {
-            ty
-        };
-        Val::Scalar(Operand::Reg(dst), ty)
+            _ => Val::Scalar(Operand::Reg(dst), ty),
+        }
     }
 
     fn binary(&mut self, op: BinOp, lhs: &Expr, rhs: &Expr, e: &Expr) -> Val {
@@ -224,7 +236,7 @@ impl Lower<'_> {
             BinOp::BitOr => AluOp::Or,
             BinOp::BitXor => AluOp::Xor,
             BinOp::Shl => AluOp::Shl,
-            BinOp::Shr if at.is_signed() => AluOp::AShr,
+            // bpftrace shifts right logically whatever the operand's sign.
             _ => AluOp::LShr,
         };
         if let (Operand::Imm(x), Operand::Imm(y)) = (a, b) {
@@ -572,6 +584,8 @@ fn fold(op: AluOp, x: i64, y: i64) -> Option<i64> {
         AluOp::And => x & y,
         AluOp::Or => x | y,
         AluOp::Xor => x ^ y,
+        AluOp::Shl if (0..64).contains(&y) => x << y,
+        AluOp::LShr if (0..64).contains(&y) => ((x as u64) >> y) as i64,
         _ => return None,
     })
 }

@@ -53,7 +53,7 @@ fn compatible(a: &Type, b: &Type) -> bool {
 }
 
 /// The wider of two compatible stored types.
-fn unify(a: &Type, b: &Type) -> Type {
+pub(super) fn unify(a: &Type, b: &Type) -> Type {
     match (a, b) {
         (Type::Str { size: x }, Type::Str { size: y }) => Type::Str { size: *x.max(y) },
         (Type::Tuple(x), Type::Tuple(y)) => {
@@ -177,6 +177,7 @@ impl Lower<'_> {
             (Val::Bytes(src, from), to) if from == to => {
                 self.b.copy(base, offset, Base::Slot(*src), 0, to.size());
             }
+            (Val::Bytes(src, from), to) => self.store_converted(base, offset, (*src, 0), from, to),
             _ => {}
         }
     }

@@ -132,6 +132,9 @@ pub struct ModuleState {
     pub source: Option<(String, String)>,
     /// The index of the function being lowered.
     pub function: usize,
+    /// The string or tuple type each variable of each function needs to hold every
+    /// value assigned to it (strings at their longest; learned in the first pass).
+    pub var_types: HashMap<(usize, String), Type>,
 }
 
 /// A scratch variable's storage.

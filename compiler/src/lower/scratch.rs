@@ -203,6 +203,7 @@ impl Lower<'_> {
             args: fields,
             system,
             stderr_prefix: None,
+            value: false,
         });
         self.output_from(Arg::Val(Operand::Reg(buf)), size);
         self.b.jump_to(done);

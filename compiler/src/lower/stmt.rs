@@ -2,7 +2,8 @@
 //! aggregating map assignments, `if`/`else`, and expression statements.
 
 use super::{Lower, Val, Var};
-use crate::ir::{Base, Inst, Term};
+use crate::ir::{Base, Inst, SlotId, Term};
+use crate::types::Type;
 use ebpfc_parser::ast::{BinOp, Block, Expr, ExprKind, ForIter, Stmt, StmtKind};
 use ebpfc_parser::span::Span;
 
@@ -119,6 +120,7 @@ impl Lower<'_> {
 
     /// `$x = v`: the first assignment fixes the variable's type.
     pub(super) fn assign_var(&mut self, name: &str, v: Val, span: Span) {
+        let wanted = self.learn_var_type(name, &v);
         match (self.vars.get(name).cloned(), v) {
             (None, Val::Scalar(op, ty)) => {
                 let r = self.copy_reg(op);
@@ -132,16 +134,24 @@ impl Lower<'_> {
                 self.b.emit(Inst::Mov { dst: r, src: addr });
             }
             (None, Val::Str(slot, size)) => {
-                let own = self.b.slot(size);
-                let len = self.b.slot_size(own);
-                self.b.copy(Base::Slot(own), 0, Base::Slot(slot), 0, len);
-                self.vars.insert(name.to_string(), Var::Str(own, size));
+                let longest = match wanted {
+                    Some(Type::Str { size }) => size,
+                    _ => size,
+                };
+                let own = self.b.slot(longest);
+                self.vars.insert(name.to_string(), Var::Str(own, longest));
+                self.copy_string_into(own, longest, slot, size);
             }
             (None, Val::Bytes(slot, ty)) => {
-                let own = self.b.slot(ty.size());
-                let len = self.b.slot_size(own);
-                self.b.copy(Base::Slot(own), 0, Base::Slot(slot), 0, len);
-                self.vars.insert(name.to_string(), Var::Bytes(own, ty));
+                let ty_held = wanted.filter(|w| same_shape(w, &ty)).unwrap_or(ty.clone());
+                let own = self.b.slot(ty_held.size());
+                if ty_held == ty {
+                    let len = self.b.slot_size(own);
+                    self.b.copy(Base::Slot(own), 0, Base::Slot(slot), 0, len);
+                } else {
+                    self.store_converted(Base::Slot(own), 0, (slot, 0), &ty, &ty_held);
+                }
+                self.vars.insert(name.to_string(), Var::Bytes(own, ty_held));
             }
             (Some(Var::Bytes(own, ty)), Val::Bytes(slot, from)) if ty == from => {
                 let len = self.b.slot_size(own);
@@ -149,19 +159,24 @@ impl Lower<'_> {
             }
             (Some(Var::Bytes(own, ty)), Val::Bytes(slot, from))
                 if self.copy_record(own, &ty, slot, &from) => {}
+            (Some(Var::Bytes(own, ty)), Val::Bytes(slot, from)) if same_shape(&ty, &from) => {
+                self.store_converted(Base::Slot(own), 0, (slot, 0), &from, &ty);
+            }
+            (Some(Var::Scalar(r, Type::Int { size, signed })), Val::Scalar(op, _)) if size < 8 => {
+                // A narrow variable keeps its width: `$x = (uint8)255; $x++` is 0.
+                let src = self.b.reg(op);
+                self.b.emit(Inst::Ext {
+                    dst: r,
+                    src,
+                    size,
+                    signed,
+                });
+            }
             (Some(Var::Scalar(r, _)), Val::Scalar(op, _)) => {
                 self.b.emit(Inst::Mov { dst: r, src: op });
             }
             (Some(Var::Str(own, size)), Val::Str(slot, from)) => {
-                let len = size.min(from).div_ceil(8) * 8;
-                let total = self.b.slot_size(own);
-                self.b
-                    .copy(Base::Slot(own), 0, Base::Slot(slot), 0, len.min(total));
-                self.b.zero(
-                    Base::Slot(own),
-                    len.min(total) as i32,
-                    total - len.min(total),
-                );
+                self.copy_string_into(own, size, slot, from);
             }
             (Some(Var::Entry(_)), _) => {
                 let msg = format!("{name} is the entry of a for loop; it cannot be assigned");
@@ -188,5 +203,45 @@ impl Lower<'_> {
                 );
             }
         }
+    }
+
+    /// Copies a string of `from` bytes into a variable's buffer of `size` bytes (cut to
+    /// fit), zeroing the rest of the buffer.
+    fn copy_string_into(&mut self, own: SlotId, size: u32, slot: SlotId, from: u32) {
+        let total = self.b.slot_size(own);
+        let len = size.min(from).div_ceil(8) * 8;
+        let len = len.min(total).min(self.b.slot_size(slot));
+        self.b.copy(Base::Slot(own), 0, Base::Slot(slot), 0, len);
+        self.b.zero(Base::Slot(own), len as i32, total - len);
+    }
+
+    /// Records (first pass) the string or tuple type `v` needs in variable `name`, and
+    /// returns the type learned from every assignment.
+    fn learn_var_type(&mut self, name: &str, v: &Val) -> Option<Type> {
+        let ty = match v {
+            Val::Str(_, size) => Type::Str { size: *size },
+            Val::Bytes(_, ty @ Type::Tuple(_)) => ty.clone(),
+            _ => return None,
+        };
+        let key = (self.module.function, name.to_string());
+        let learned = match self.module.var_types.get(&key) {
+            Some(known) if same_shape(known, &ty) => super::maps::unify(known, &ty),
+            Some(known) => known.clone(),
+            None => ty,
+        };
+        self.module.var_types.insert(key, learned.clone());
+        Some(learned)
+    }
+}
+
+/// Whether two types differ at most in the lengths of their strings.
+fn same_shape(a: &Type, b: &Type) -> bool {
+    match (a, b) {
+        (Type::Str { .. }, Type::Str { .. }) => true,
+        (Type::Tuple(x), Type::Tuple(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same_shape(a, b))
+        }
+        (Type::Named(n, x), Type::Named(m, y)) => n == m && same_shape(x, y),
+        _ => a == b,
     }
 }

@@ -3,7 +3,7 @@
 //! whose fields have names, read back with `r.x`), and `print(value)`.
 
 use super::{Lower, Val};
-use crate::ir::{Base, Inst, Operand};
+use crate::ir::{Base, Inst, Operand, SlotId};
 use crate::types::{tuple_layout, Type};
 use ebpfc_parser::ast::{Expr, Spanned};
 use ebpfc_parser::span::Span;
@@ -201,5 +201,41 @@ impl Lower<'_> {
             _ => "%s\n",
         };
         self.printf_vals(template.to_string(), &[val], false);
+        if let Some(format) = self.module.formats.last_mut() {
+            format.value = true;
+        }
+    }
+
+    /// Stores a tuple laid out as `from` (at slot offset `src`) as `to`: the same shape
+    /// with strings at least as long (a map's value type unifies every assignment's).
+    pub(super) fn store_converted(
+        &mut self,
+        base: Base,
+        offset: i32,
+        src: (SlotId, i32),
+        from: &Type,
+        to: &Type,
+    ) {
+        match (from, to) {
+            (Type::Tuple(fs), Type::Tuple(ts)) if fs.len() == ts.len() => {
+                let (from_offsets, _) = tuple_layout(fs);
+                let (to_offsets, _) = tuple_layout(ts);
+                for (i, (f, t)) in fs.iter().zip(ts).enumerate() {
+                    let at = offset + to_offsets[i] as i32;
+                    let field = (src.0, src.1 + from_offsets[i] as i32);
+                    self.store_converted(base, at, field, f, t);
+                }
+            }
+            (Type::Named(_, f), Type::Named(_, t)) => self.store_converted(base, offset, src, f, t),
+            (Type::Str { size: f }, Type::Str { size: t }) => {
+                let len = (*f).min(*t).div_ceil(8) * 8;
+                let total = t.div_ceil(8) * 8;
+                self.b.copy(base, offset, Base::Slot(src.0), src.1, len);
+                self.b.zero(base, offset + len as i32, total - len);
+            }
+            _ => self
+                .b
+                .copy(base, offset, Base::Slot(src.0), src.1, to.size()),
+        }
     }
 }

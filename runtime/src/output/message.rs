@@ -1,7 +1,8 @@
-//! The output of `cat()` and `join()` events, as bpftrace 0.17 prints it: in text the
-//! file's bytes as they are and the joined strings followed by a newline; in JSON one
-//! `{"type": "cat", ...}` or `{"type": "join", ...}` line (a failed `cat` still prints
-//! an empty one, after its error line on stderr).
+//! The output of `cat()`, `system()` and `join()` events, as bpftrace 0.17 prints it:
+//! in text the file's (or command's) bytes as they are and the joined strings followed
+//! by a newline; in JSON one `{"type": "cat", ...}`, `{"type": "syscall", ...}` or
+//! `{"type": "join", ...}` line (a failed `cat` still prints an empty one, after its
+//! error line on stderr).
 
 use ebpfc_stdlib::meta::{JOIN_ARGS, JOIN_ARG_SIZE};
 
@@ -15,11 +16,20 @@ const JOIN_FIRST_AT: usize = 24;
 
 /// Renders `cat(path)` given the bytes read from the file.
 pub fn render_cat(format: OutputFormat, contents: &[u8]) -> Vec<u8> {
+    render_output("cat", format, contents)
+}
+
+/// Renders what a `system()` command wrote to stdout (`syscall` in JSON).
+pub fn render_system(format: OutputFormat, contents: &[u8]) -> Vec<u8> {
+    render_output("syscall", format, contents)
+}
+
+fn render_output(kind: &str, format: OutputFormat, contents: &[u8]) -> Vec<u8> {
     match format {
         OutputFormat::Text => contents.to_vec(),
         OutputFormat::Json => {
             let mut out = String::new();
-            json::message("cat", contents, &mut out);
+            json::message(kind, contents, &mut out);
             out.into_bytes()
         }
     }

@@ -21,7 +21,7 @@ mod value;
 
 use ebpfc_stdlib::meta::{Format, MapInfo};
 
-pub use message::{render_cat, render_cat_error, render_join};
+pub use message::{render_cat, render_cat_error, render_join, render_system};
 pub use symbols::{NoSymbols, Symbol, Symbols};
 
 /// How results are printed.
@@ -133,6 +133,12 @@ pub fn render_printf(
     let bytes = printf::format(fmt, record, syms);
     match format {
         OutputFormat::Text => String::from_utf8_lossy(&bytes).into_owned(),
+        OutputFormat::Json if fmt.value => {
+            let mut out = String::from(r#"{"type": "value", "data": "#);
+            printf::argument_datum(fmt, record, syms).json(&mut out);
+            out.push_str("}\n");
+            out
+        }
         OutputFormat::Json => {
             let mut out = String::new();
             json::message("printf", &bytes, &mut out);

@@ -21,6 +21,14 @@ use super::decode::{Datum, IntRule};
 use super::resolve::{hex_buffer, HexMode, VALUE_INDENT};
 use super::symbols::Symbols;
 
+/// The single argument of a `print(value)` event.
+pub(super) fn argument_datum(fmt: &Format, record: &[u8], syms: &dyn Symbols) -> Datum {
+    match fmt.args.first() {
+        Some(f) => Datum::decode(&f.ty, record, f.offset as usize, IntRule::Typed, syms),
+        None => Datum::Str(Vec::new()),
+    }
+}
+
 /// The formatted text of one printf event (`record` includes the leading event id).
 pub(super) fn format(fmt: &Format, record: &[u8], syms: &dyn Symbols) -> Vec<u8> {
     let args: Vec<Datum> = fmt

@@ -111,6 +111,7 @@ pub fn format(template: &str) -> Format {
         args: vec![],
         system: false,
         stderr_prefix: None,
+        value: false,
     }
 }
 

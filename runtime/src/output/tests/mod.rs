@@ -244,6 +244,7 @@ fn event(template: &str, args: &[(Ty, Vec<u8>)]) -> (Format, Vec<u8>) {
         args: fields,
         system: false,
         stderr_prefix: None,
+        value: false,
     };
     (format, record)
 }

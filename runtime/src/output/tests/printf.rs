@@ -41,6 +41,7 @@ fn event(template: &str, args: &[A]) -> (Format, Vec<u8>) {
             args: fields,
             system: false,
             stderr_prefix: None,
+            value: false,
         },
         record,
     )
