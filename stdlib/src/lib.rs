@@ -4,4 +4,5 @@
 
 pub mod catalogue;
 pub mod constants;
+pub mod format;
 pub mod meta;

@@ -111,53 +111,8 @@ fn argument(datum: &Datum, mode: HexMode) -> Arg {
 
 /// The end offsets of the conversions bpftrace recognises in `template`.
 fn conversion_ends(template: &[u8]) -> Vec<usize> {
-    let mut ends = Vec::new();
-    let mut i = 0;
-    while i < template.len() {
-        match (template[i] == b'%')
-            .then(|| match_conversion(template, i + 1))
-            .flatten()
-        {
-            Some(end) => {
-                ends.push(end);
-                i = end;
-            }
-            None => i += 1,
-        }
-    }
-    ends
-}
-
-/// Matches `-?[0-9]*(\.[0-9]+)?(c|s|r|rx|rh|(hh|h|ll|l|j|z|t)?[duxXop])` at `i`;
-/// returns its end.
-fn match_conversion(t: &[u8], mut i: usize) -> Option<usize> {
-    let at = |i: usize| t.get(i).copied().unwrap_or(0);
-    if at(i) == b'-' {
-        i += 1;
-    }
-    while at(i).is_ascii_digit() {
-        i += 1;
-    }
-    if at(i) == b'.' && at(i + 1).is_ascii_digit() {
-        i += 1;
-        while at(i).is_ascii_digit() {
-            i += 1;
-        }
-    }
-    let integer = |c: u8| b"duxXop".contains(&c);
-    if matches!((at(i), at(i + 1)), (b'h', b'h') | (b'l', b'l')) && integer(at(i + 2)) {
-        Some(i + 3)
-    } else if b"hljzt".contains(&at(i)) && integer(at(i + 1)) {
-        Some(i + 2)
-    } else if at(i) == b'r' {
-        Some(if matches!(at(i + 1), b'x' | b'h') {
-            i + 2
-        } else {
-            i + 1
-        })
-    } else if integer(at(i)) || matches!(at(i), b'c' | b's') {
-        Some(i + 1)
-    } else {
-        None
-    }
+    ebpfc_stdlib::format::conversions(template, false)
+        .into_iter()
+        .map(|(end, _)| end)
+        .collect()
 }
