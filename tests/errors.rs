@@ -56,3 +56,12 @@ fn missing_files_are_reported() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("cannot read /nonexistent/script.bt"));
 }
+
+#[test]
+fn delete_takes_as_many_keys_as_the_map_has() {
+    assert_diagnostic(
+        "BEGIN { @x[1] = 1; delete(@x); }",
+        "@x has keys: delete one entry with delete(@x[key]), or all with clear(@x)",
+    );
+    assert_diagnostic("BEGIN { @x = 1; delete(@x[1]); }", "@x has no keys");
+}

@@ -24,6 +24,8 @@ pub enum FieldType {
     CharArray(u32),
     /// `__data_loc char[]`: a u32 whose low 16 bits give the string's offset.
     DataLoc,
+    /// An inline array of integers (`unsigned long args[6]`): `args->f[i]` reads one.
+    Array { elem: Type, len: u32 },
 }
 
 /// Where tracepoint information comes from.
@@ -155,6 +157,13 @@ fn field_type(ctype: &str, array: Option<u32>, size: u32, signed: bool) -> Field
     match array {
         // `char[N]` and arrays of bytes (`__u8 daddr[4]`) are read as their bytes.
         Some(len) if is_char || len == size => return FieldType::CharArray(size),
+        Some(len) if len > 0 && matches!(size / len, 2 | 4 | 8) && size.is_multiple_of(len) => {
+            let elem = Type::Int {
+                size: (size / len) as u8,
+                signed,
+            };
+            return FieldType::Array { elem, len };
+        }
         Some(_) => return FieldType::Scalar(Type::U64),
         None => {}
     }

@@ -131,6 +131,20 @@ impl Lower<'_> {
             );
             return;
         }
+        if keys.is_empty() != sig.key.is_none() {
+            let msg = match sig.key {
+                Some(_) => format!(
+                    "{} has keys: delete one entry with delete({}[key]), or all with clear({})",
+                    sig.name, sig.name, sig.name
+                ),
+                None => format!(
+                    "{} has no keys: delete it with delete({})",
+                    sig.name, sig.name
+                ),
+            };
+            self.error(msg, first.span, "key count");
+            return;
+        }
         let (_, vals) = self.key_vals(&keys);
         let key = self.build_key(&sig, &vals, None);
         self.b.call(

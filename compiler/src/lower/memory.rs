@@ -8,7 +8,7 @@ use crate::helpers;
 use crate::ir::{AluOp, Arg, Base, Inst, Operand, VReg};
 use crate::tracefs::FieldType;
 use crate::types::{StructRef, Type};
-use ebpfc_parser::ast::{Expr, Spanned, TypeExpr, TypeKind};
+use ebpfc_parser::ast::{Expr, ExprKind, Spanned, TypeExpr, TypeKind};
 use ebpfc_parser::span::Span;
 use ebpfc_stdlib::meta::Attach;
 
@@ -224,6 +224,9 @@ impl Lower<'_> {
 
     /// `e[i]` on an array in memory or a pointer.
     pub(super) fn index(&mut self, base: &Expr, index: &Expr, span: Span) -> Val {
+        if let Some(v) = self.tracepoint_element(base, index) {
+            return v;
+        }
         let (addr, elem, user) = match self.expr(base) {
             Val::Mem {
                 addr,
@@ -498,7 +501,41 @@ impl Lower<'_> {
             }
             FieldType::CharArray(len) => self.read_ctx_bytes(offset, *len),
             FieldType::DataLoc => self.read_data_loc(offset),
+            // Without an index, an array field reads as its first element.
+            FieldType::Array { elem, .. } => {
+                self.load_field(offset, &FieldType::Scalar(elem.clone()))
+            }
         }
+    }
+
+    /// `args->field[i]` of an integer array in a tracepoint record: element `i` (a
+    /// constant in range) read straight from the record; `None` for anything else.
+    fn tracepoint_element(&mut self, base: &Expr, index: &Expr) -> Option<Val> {
+        let ExprKind::Field { expr, field, .. } = &base.kind else {
+            return None;
+        };
+        if !matches!(&expr.kind, ExprKind::Ident(n) if n == "args") {
+            return None;
+        }
+        let fields = self.target.fields.clone()?;
+        let found = fields.iter().find(|f| f.name == field.node)?;
+        let FieldType::Array { elem, len } = &found.ty else {
+            return None;
+        };
+        let Some(i) = self
+            .const_int(index)
+            .filter(|i| (0..i64::from(*len)).contains(i))
+        else {
+            let msg = format!(
+                "the index of {} must be a constant from 0 to {}",
+                field.node,
+                len - 1
+            );
+            self.error(msg, index.span, "index");
+            return Some(Val::zero());
+        };
+        let offset = found.offset + i as u32 * elem.size();
+        Some(self.load_field(offset, &FieldType::Scalar(elem.clone())))
     }
 }
 
