@@ -7,15 +7,6 @@ mod common;
 
 use common::*;
 
-/// Runs `program` (which exits by itself) and returns its stdout.
-fn run(args: &[&str], program: &str) -> String {
-    let mut all = args.to_vec();
-    all.extend(["-e", program]);
-    let out = ebpfc(&all);
-    assert!(out.status.success(), "{program}: {}", stderr(&out));
-    stdout(&out)
-}
-
 #[test]
 fn tuples_are_values() {
     if !kernel_available("tuples_are_values") {

@@ -7,15 +7,6 @@ mod common;
 
 use common::*;
 
-/// Runs `program` (which exits by itself) and returns its stdout.
-fn run(args: &[&str], program: &str) -> String {
-    let mut all = args.to_vec();
-    all.extend(["-e", program]);
-    let out = ebpfc(&all);
-    assert!(out.status.success(), "{program}: {}", stderr(&out));
-    stdout(&out)
-}
-
 /// The first `n` lines of `out` sorted, and the rest of `out`.
 fn sorted_head(out: &str, n: usize) -> (Vec<&str>, String) {
     let mut lines: Vec<&str> = out.split_inclusive('\n').collect();

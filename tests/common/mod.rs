@@ -52,6 +52,15 @@ fn unsafe_free_uid() -> u32 {
         .unwrap_or(u32::MAX)
 }
 
+/// Runs `program` (which exits by itself) and returns its stdout.
+pub fn run(args: &[&str], program: &str) -> String {
+    let mut all = args.to_vec();
+    all.extend(["-e", program]);
+    let out = ebpfc(&all);
+    assert!(out.status.success(), "{program}: {}", stderr(&out));
+    stdout(&out)
+}
+
 /// Runs `ebpfc` with `args` to completion.
 pub fn ebpfc(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ebpfc"))

@@ -21,48 +21,22 @@ impl Lower<'_> {
     pub(super) fn builtin_value(&mut self, name: &str) -> Option<Val> {
         let scalar = |r: VReg, ty: Type| Some(Val::Scalar(Operand::Reg(r), ty));
         match name {
-            "pid" | "tid" => {
-                let r = self.b.call(helpers::GET_CURRENT_PID_TGID, vec![]);
-                let dst = self.b.vreg();
-                let inst = if name == "pid" {
-                    Inst::Alu {
-                        dst,
-                        op: AluOp::LShr,
-                        lhs: r,
-                        rhs: Operand::Imm(32),
-                    }
-                } else {
-                    Inst::Ext {
-                        dst,
-                        src: r,
-                        size: 4,
-                        signed: false,
-                    }
-                };
-                self.b.emit(inst);
-                scalar(dst, Type::U32)
-            }
-            "uid" | "gid" => {
-                let r = self.b.call(helpers::GET_CURRENT_UID_GID, vec![]);
-                let dst = self.b.vreg();
-                let inst = if name == "gid" {
-                    Inst::Alu {
-                        dst,
-                        op: AluOp::LShr,
-                        lhs: r,
-                        rhs: Operand::Imm(32),
-                    }
-                } else {
-                    Inst::Ext {
-                        dst,
-                        src: r,
-                        size: 4,
-                        signed: false,
-                    }
-                };
-                self.b.emit(inst);
-                scalar(dst, Type::U32)
-            }
+            "pid" => scalar(
+                self.helper_half(helpers::GET_CURRENT_PID_TGID, true),
+                Type::U32,
+            ),
+            "tid" => scalar(
+                self.helper_half(helpers::GET_CURRENT_PID_TGID, false),
+                Type::U32,
+            ),
+            "uid" => scalar(
+                self.helper_half(helpers::GET_CURRENT_UID_GID, false),
+                Type::U32,
+            ),
+            "gid" => scalar(
+                self.helper_half(helpers::GET_CURRENT_UID_GID, true),
+                Type::U32,
+            ),
             "nsecs" => scalar(self.b.call(helpers::KTIME_GET_NS, vec![]), Type::U64),
             "jiffies" => scalar(self.b.call(helpers::JIFFIES64, vec![]), Type::U64),
             "rand" => scalar(self.b.call(helpers::GET_PRANDOM_U32, vec![]), Type::U32),
@@ -120,6 +94,29 @@ impl Lower<'_> {
             "ncpus" => Some(Val::Scalar(Operand::Imm(possible_cpus()), Type::U64)),
             _ => self.arg_n(name),
         }
+    }
+
+    /// The upper (`high`) or lower 32 bits of what `helper` returns: pid or tid of
+    /// `get_current_pid_tgid`, gid or uid of `get_current_uid_gid`.
+    pub(super) fn helper_half(&mut self, helper: helpers::Helper, high: bool) -> VReg {
+        let r = self.b.call(helper, vec![]);
+        let dst = self.b.vreg();
+        self.b.emit(if high {
+            Inst::Alu {
+                dst,
+                op: AluOp::LShr,
+                lhs: r,
+                rhs: Operand::Imm(32),
+            }
+        } else {
+            Inst::Ext {
+                dst,
+                src: r,
+                size: 4,
+                signed: false,
+            }
+        });
+        dst
     }
 
     /// `argN`: the Nth function argument, where the probe has arguments; `sargN`: the

@@ -275,8 +275,9 @@ impl Lower<'_> {
     }
 
     /// Copies `len` bytes at `block + offset` into `slot` with `bpf_probe_read_kernel`:
-    /// the verifier does not know the bytes it writes.
-    fn read_opaque(&mut self, slot: SlotId, block: VReg, offset: i32, len: u32) {
+    /// the verifier does not know the bytes it writes (a for-loop's captured values, a
+    /// tracepoint record's char array).
+    pub(super) fn read_opaque(&mut self, slot: SlotId, block: VReg, offset: i32, len: u32) {
         let src = self.b.vreg();
         self.b.emit(Inst::Alu {
             dst: src,

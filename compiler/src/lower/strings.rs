@@ -91,20 +91,8 @@ impl Lower<'_> {
         let slot = self.b.slot(len + 1);
         let size = self.b.slot_size(slot);
         self.b.zero(Base::Slot(slot), 0, size);
-        let src = self.b.vreg();
         let ctx = self.ctx;
-        self.b.emit(Inst::Alu {
-            dst: src,
-            op: AluOp::Add,
-            lhs: ctx,
-            rhs: Operand::Imm(i64::from(offset)),
-        });
-        let args = vec![
-            Arg::Slot(slot, 0),
-            Arg::Val(Operand::Imm(i64::from(len))),
-            Arg::Val(Operand::Reg(src)),
-        ];
-        self.b.call(helpers::PROBE_READ_KERNEL, args);
+        self.read_opaque(slot, ctx, offset as i32, len);
         Val::Str(slot, len)
     }
 

@@ -270,15 +270,7 @@ impl Lower<'_> {
     }
 
     fn current_pid(&mut self) -> VReg {
-        let r = self.b.call(helpers::GET_CURRENT_PID_TGID, vec![]);
-        let dst = self.b.vreg();
-        self.b.emit(Inst::Alu {
-            dst,
-            op: AluOp::LShr,
-            lhs: r,
-            rhs: Operand::Imm(32),
-        });
-        dst
+        self.helper_half(helpers::GET_CURRENT_PID_TGID, true)
     }
 
     /// `ksym(addr)` / `usym(addr)`.
