@@ -168,11 +168,9 @@ impl Lower<'_> {
                     value: *op,
                 });
             }
-            (Val::Str(src, src_size), Type::Str { size }) => {
-                let dst_len = size.div_ceil(8) * 8;
-                let len = dst_len.min(src_size.div_ceil(8) * 8);
-                self.b.copy(base, offset, Base::Slot(*src), 0, len);
-                self.b.zero(base, offset + len as i32, dst_len - len);
+            (Val::Str(src, src_size), Type::Str { .. }) => {
+                let from = Type::Str { size: *src_size };
+                self.store_converted(base, offset, (*src, 0), &from, ty);
             }
             (Val::Bytes(src, from), to) if from == to => {
                 self.b.copy(base, offset, Base::Slot(*src), 0, to.size());

@@ -2,7 +2,7 @@
 //! aggregating map assignments, `if`/`else`, and expression statements.
 
 use super::{Lower, Val, Var};
-use crate::ir::{Base, Inst, SlotId, Term};
+use crate::ir::{Base, Inst, Term};
 use crate::types::Type;
 use ebpfc_parser::ast::{BinOp, Block, Expr, ExprKind, ForIter, Stmt, StmtKind};
 use ebpfc_parser::span::Span;
@@ -140,7 +140,12 @@ impl Lower<'_> {
                 };
                 let own = self.b.slot(longest);
                 self.vars.insert(name.to_string(), Var::Str(own, longest));
-                self.copy_string_into(own, longest, slot, size);
+                self.store_val(
+                    Base::Slot(own),
+                    0,
+                    &Val::Str(slot, size),
+                    &Type::Str { size: longest },
+                );
             }
             (None, Val::Bytes(slot, ty)) => {
                 let ty_held = wanted.filter(|w| same_shape(w, &ty)).unwrap_or(ty.clone());
@@ -176,7 +181,12 @@ impl Lower<'_> {
                 self.b.emit(Inst::Mov { dst: r, src: op });
             }
             (Some(Var::Str(own, size)), Val::Str(slot, from)) => {
-                self.copy_string_into(own, size, slot, from);
+                self.store_val(
+                    Base::Slot(own),
+                    0,
+                    &Val::Str(slot, from),
+                    &Type::Str { size },
+                );
             }
             (Some(Var::Entry(_)), _) => {
                 let msg = format!("{name} is the entry of a for loop; it cannot be assigned");
@@ -203,16 +213,6 @@ impl Lower<'_> {
                 );
             }
         }
-    }
-
-    /// Copies a string of `from` bytes into a variable's buffer of `size` bytes (cut to
-    /// fit), zeroing the rest of the buffer.
-    fn copy_string_into(&mut self, own: SlotId, size: u32, slot: SlotId, from: u32) {
-        let total = self.b.slot_size(own);
-        let len = size.min(from).div_ceil(8) * 8;
-        let len = len.min(total).min(self.b.slot_size(slot));
-        self.b.copy(Base::Slot(own), 0, Base::Slot(slot), 0, len);
-        self.b.zero(Base::Slot(own), len as i32, total - len);
     }
 
     /// Records (first pass) the string or tuple type `v` needs in variable `name`, and

@@ -206,8 +206,9 @@ impl Lower<'_> {
         }
     }
 
-    /// Stores a tuple laid out as `from` (at slot offset `src`) as `to`: the same shape
-    /// with strings at least as long (a map's value type unifies every assignment's).
+    /// Stores a value laid out as `from` (at slot offset `src`) as `to`: the same shape
+    /// with strings of other lengths (cut, or padded with zeros), as when a map's or a
+    /// variable's type unifies every assignment's.
     pub(super) fn store_converted(
         &mut self,
         base: Base,
