@@ -3,10 +3,11 @@
 //! facts that hold on entry on every path into it.
 
 use super::fold;
+use super::liveness::{self, ByteSet, SlotBytes};
 use ebpfc_compiler::ir::{
     Arg, Base, Block, BlockId, Cmp, Function, Inst, Operand, SlotId, Term, VReg,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Helpers that only read the stack buffers passed to them (map lookup, update and
 /// delete; perf and ring buffer output): their slots keep their known bytes.
@@ -61,7 +62,21 @@ impl Facts {
     }
 
     fn clobber(&mut self, slot: SlotId) {
-        self.bytes.retain(|(s, _), _| *s != slot.0);
+        let known: Vec<_> = self
+            .bytes
+            .range((slot.0, 0)..=(slot.0, u32::MAX))
+            .map(|(k, _)| *k)
+            .collect();
+        for key in known {
+            self.bytes.remove(&key);
+        }
+    }
+
+    /// Forgets what no later instruction can read: vregs not in `vregs`, slot bytes not
+    /// in `live` (facts about them cannot change what the program computes).
+    fn keep_live(&mut self, vregs: &BTreeSet<VReg>, slots: &SlotBytes, live: &ByteSet) {
+        self.regs.retain(|r, _| vregs.contains(r));
+        self.bytes.retain(|(s, o), _| slots.contains(live, *s, *o));
     }
 
     fn set(&mut self, dst: VReg, value: Option<i64>) {
@@ -165,9 +180,13 @@ pub fn on_edge(term: &Term, succ: BlockId, out: &Facts) -> Facts {
     facts
 }
 
-/// The facts on entry to every block (`None` for blocks the entry does not reach).
+/// The facts on entry to every block (`None` for blocks the entry does not reach), kept
+/// to the vregs and slot bytes live there so that they stay small in long programs.
 pub fn analyze(f: &Function) -> Vec<Option<Facts>> {
     let order = crate::bytecode::reachable(f);
+    let (live_vregs, _) = liveness::blocks(f);
+    let slots = SlotBytes::of(f);
+    let (live_bytes, _) = slots.blocks(f);
     let mut entry: Vec<Option<Facts>> = vec![None; f.blocks.len()];
     entry[0] = Some(Facts::default());
     let mut changed = true;
@@ -180,7 +199,8 @@ pub fn analyze(f: &Function) -> Vec<Option<Facts>> {
             let block = &f.blocks[b.0 as usize];
             let out = through(block, inn);
             for s in block.term.successors() {
-                let out = on_edge(&block.term, s, &out);
+                let mut out = on_edge(&block.term, s, &out);
+                out.keep_live(&live_vregs[s.0 as usize], &slots, &live_bytes[s.0 as usize]);
                 let slot = &mut entry[s.0 as usize];
                 let next = match slot {
                     None => out,
