@@ -61,7 +61,8 @@ pub struct Args {
     /// List the probes matching FILE as a pattern (every kernel probe without one).
     #[arg(short = 'l')]
     pub list: bool,
-    /// With -l: show each probe's arguments.
+    /// With -l: show each probe's arguments; when the verifier rejects a program,
+    /// show the end of its log.
     #[arg(short = 'v')]
     pub verbose: bool,
     /// Code generator.
@@ -143,7 +144,7 @@ pub fn run(args: &Args) -> Result<u8, Failure> {
         return crate::list::run(args.file.as_deref(), args.verbose).map_err(Failure::user);
     }
     if let Some(object) = read_object(args)? {
-        return execute(args, &object, None);
+        return execute(args, &object, None, None);
     }
     let source = read_source(args)?;
     let program = ebpfc_parser::parse(&source.text)
@@ -232,7 +233,7 @@ pub fn run(args: &Args) -> Result<u8, Failure> {
             .map_err(|e| Failure::user(format!("error: cannot write {}: {e}", out.display())))?;
         return Ok(0);
     }
-    execute(args, &object, child.as_mut())
+    execute(args, &object, child.as_mut(), Some(&source))
 }
 
 fn compile_failure(err: CompileError, source: &Source) -> Failure {
@@ -257,7 +258,13 @@ fn codegen_failure(err: ebpfc_codegen::CodegenError) -> Failure {
     }
 }
 
-fn execute(args: &Args, object: &[u8], child: Option<&mut PausedChild>) -> Result<u8, Failure> {
+/// Runs `object`; a verifier rejection points into `source` when it is known.
+fn execute(
+    args: &Args,
+    object: &[u8],
+    child: Option<&mut PausedChild>,
+    source: Option<&Source>,
+) -> Result<u8, Failure> {
     let opts = ebpfc_runtime::RunOptions {
         format: match args.format {
             Format::Text => OutputFormat::Text,
@@ -279,7 +286,11 @@ fn execute(args: &Args, object: &[u8], child: Option<&mut PausedChild>) -> Resul
         Some(c) => ebpfc_runtime::run_with_child(object, &opts, c, &mut out),
         None => ebpfc_runtime::run(object, &opts, &mut out),
     };
-    let code = result.map_err(|e| Failure::user(format!("error: {e}")))?;
+    let code = result.map_err(|e| {
+        let at_source =
+            source.and_then(|s| crate::verifier::render(&e, &s.name, &s.text, args.verbose));
+        Failure::user(at_source.unwrap_or_else(|| format!("error: {e}")))
+    })?;
     Ok(u8::try_from(code.clamp(0, 255)).unwrap_or(1))
 }
 

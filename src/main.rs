@@ -4,6 +4,7 @@
 
 mod cli;
 mod list;
+mod verifier;
 
 use clap::Parser;
 use std::process::ExitCode;

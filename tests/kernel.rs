@@ -89,3 +89,33 @@ fn emitted_object_loads_in_bpftool_and_runs_later() {
     // BEGIN exits before the tracepoint attaches, so @ is empty: it prints a bare line.
     assert_eq!(stdout(&run), "later 7\n\n\n\n");
 }
+
+#[test]
+fn a_verifier_rejection_points_at_the_statement() {
+    if !kernel_available("a_verifier_rejection_points_at_the_statement") {
+        return;
+    }
+    let program = "BEGIN {\n  $i = 0;\n  while ($i >= 0) {\n    $i++;\n  }\n  exit();\n}\n";
+    let out = ebpfc(&["-e", program]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("the kernel verifier rejected probe BEGIN"),
+        "{err}"
+    );
+    assert!(err.contains("┌─ <stdin>:3:3"), "the while loop: {err}");
+    assert!(
+        err.contains("rejected here: BPF program is too large"),
+        "{err}"
+    );
+    assert!(
+        err.contains("^^^^^^^^^^^^^^^ rejected here"),
+        "the loop's head: {err}"
+    );
+    assert!(
+        !err.contains("verifier log (last"),
+        "the raw log is for -v: {err}"
+    );
+    let verbose = stderr(&ebpfc(&["-v", "-e", program]));
+    assert!(verbose.contains("verifier log (last lines)"), "{verbose}");
+}

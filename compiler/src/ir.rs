@@ -196,6 +196,12 @@ pub enum Inst {
         size: u8,
         value: Operand,
     },
+    /// The instructions after this one, up to the next `Source`, come from the
+    /// statement at `span` (for mapping verifier errors back to the program). Emits no
+    /// code and reads or writes nothing.
+    Source {
+        span: Span,
+    },
     /// Call BPF helper `helper` (named `name` for dumps); `dst` receives r0.
     Call {
         dst: Option<VReg>,
@@ -247,7 +253,7 @@ impl Inst {
             | Inst::Set { dst, .. }
             | Inst::Load { dst, .. } => Some(*dst),
             Inst::Call { dst, .. } => *dst,
-            Inst::Store { .. } => None,
+            Inst::Store { .. } | Inst::Source { .. } => None,
         }
     }
 
@@ -260,7 +266,7 @@ impl Inst {
             }
         };
         match self {
-            Inst::Ctx { .. } | Inst::Param { .. } => {}
+            Inst::Ctx { .. } | Inst::Param { .. } | Inst::Source { .. } => {}
             Inst::Mov { src, .. } => op(src),
             Inst::Alu { lhs, rhs, .. } | Inst::Set { lhs, rhs, .. } => {
                 op(&Operand::Reg(*lhs));

@@ -26,7 +26,8 @@ fn dump_function(out: &mut String, f: &Function) {
     }
     for (i, b) in f.blocks.iter().enumerate() {
         let _ = writeln!(out, "bb{i}:");
-        for inst in &b.insts {
+        // Source marks emit no code; the dump shows only what does.
+        for inst in b.insts.iter().filter(|i| !matches!(i, Inst::Source { .. })) {
             let _ = writeln!(out, "  {}", inst_text(inst, &|m| m.0));
         }
         let _ = writeln!(out, "  {}", term_text(&b.term));
@@ -79,6 +80,7 @@ fn inst_text(inst: &Inst, map_index: &dyn Fn(&crate::ir::MapId) -> u32) -> Strin
         } => {
             format!("store.{} [{base} + {offset}], {value}", size * 8)
         }
+        Inst::Source { span } => format!("source {}..{}", span.start, span.end),
         Inst::Call {
             dst, name, args, ..
         } => {

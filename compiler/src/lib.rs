@@ -203,6 +203,8 @@ fn assemble(
             program: f.name.clone(),
             name: t.name.clone(),
             attach: t.attach.clone(),
+            lines: Vec::new(),
+            loops: Vec::new(),
         })
         .collect();
     let meta = meta::Metadata {

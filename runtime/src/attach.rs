@@ -566,6 +566,8 @@ mod tests {
             program: "p".into(),
             name: "uretprobe:/bin/sh:0".into(),
             attach,
+            lines: Vec::new(),
+            loops: Vec::new(),
         };
         let err = check_probe_kind(&probe, ProbeKind::Entry, true, "uprobe").unwrap_err();
         assert!(err.to_string().contains("`uretprobe` section"), "{err}");

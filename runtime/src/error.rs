@@ -39,15 +39,11 @@ pub enum RuntimeError {
     Object(String),
     /// The verifier rejected a program.
     #[error(
-        "the kernel verifier rejected the program `{program}` of probe {probe}: {reason}\n\
-         verifier log (last lines):\n{log}"
+        "the kernel verifier rejected the program `{}` of probe {}: {}\n\
+         verifier log (last lines):\n{}",
+        .0.program, .0.probe, .0.reason, .0.log
     )]
-    Verifier {
-        probe: String,
-        program: String,
-        reason: String,
-        log: String,
-    },
+    Verifier(Box<Rejection>),
     /// The kernel refused an fentry/fexit program (e.g. under lockdown).
     #[error("the kernel refused the fentry/fexit program `{program}` of probe {probe}: {reason}")]
     FentryRefused {
@@ -80,6 +76,23 @@ pub enum RuntimeError {
     /// Writing results to the output failed.
     #[error("cannot write output: {0}")]
     Output(#[from] io::Error),
+}
+
+/// A program the verifier rejected, and why.
+#[derive(Debug)]
+pub struct Rejection {
+    pub probe: String,
+    pub program: String,
+    /// The load's errno in words.
+    pub reason: String,
+    /// The last lines of the verifier log.
+    pub log: String,
+    /// The verifier's own last words (e.g. `R1 invalid mem access 'scalar'`).
+    pub message: String,
+    /// The source spans (start, end) of the statements the rejection is about, most
+    /// relevant first: the one the verifier stopped in, or the loops of a program too
+    /// long to verify. Empty when the object records no source.
+    pub spans: Vec<(u32, u32)>,
 }
 
 /// Words for a kernel errno, with a hint where the usual cause is known.

@@ -27,7 +27,7 @@ use std::io::Write;
 
 pub use child::PausedChild;
 pub use ebpfc_stdlib::meta::Metadata;
-pub use error::RuntimeError;
+pub use error::{Rejection, RuntimeError};
 pub use metadata::read_metadata;
 
 /// How a run behaves and prints.

@@ -45,6 +45,8 @@ mod tests {
                 program: "p0".into(),
                 name: "BEGIN".into(),
                 attach: Attach::Begin,
+                lines: Vec::new(),
+                loops: Vec::new(),
             }],
             ..Default::default()
         }

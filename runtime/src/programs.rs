@@ -9,28 +9,73 @@ use aya::programs::{
     FEntry, FExit, Iter, KProbe, PerfEvent, Program, ProgramError, RawTracePoint, TracePoint,
     UProbe,
 };
-use aya::{Btf, Ebpf, EbpfLoader, RawTracePointRunOptions, TestRun};
+use aya::{Btf, Ebpf, EbpfLoader, RawTracePointRunOptions, TestRun, VerifierLogLevel};
 use ebpfc_stdlib::meta::{Attach, Metadata, Probe};
 
-use crate::error::{describe, errno_of, io_words, log_tail, RuntimeError};
+use crate::error::{describe, errno_of, io_words, log_tail, Rejection, RuntimeError};
 
 /// Verifier log lines kept in a [`RuntimeError::Verifier`].
 const VERIFIER_LOG_LINES: usize = 20;
 
-/// Parses the object and creates its maps (programs are not loaded yet).
-pub(crate) fn open_object(elf: &[u8]) -> Result<Ebpf, RuntimeError> {
+/// Parses the object and creates its maps (programs are not loaded yet). The verifier
+/// logs only its reason and statistics, unless `detailed`: then every instruction it
+/// visits too (costly for long programs, as aya reruns the verifier until the log fits).
+pub(crate) fn open_object(elf: &[u8], detailed: bool) -> Result<Ebpf, RuntimeError> {
+    let level = match detailed {
+        true => VerifierLogLevel::DEBUG | VerifierLogLevel::STATS,
+        false => VerifierLogLevel::STATS,
+    };
     EbpfLoader::new()
+        .verifier_log_level(level)
         .load(elf)
         .map_err(|e| RuntimeError::Object(describe(&e)))
 }
 
-/// Loads every program named by `meta.probes`.
-pub(crate) fn load_all(ebpf: &mut Ebpf, meta: &Metadata) -> Result<(), RuntimeError> {
+/// Loads every program named by `meta.probes` of the object `elf`; a verifier
+/// rejection carries the source it is about.
+pub(crate) fn load_all(ebpf: &mut Ebpf, meta: &Metadata, elf: &[u8]) -> Result<(), RuntimeError> {
     let mut btf = None;
     for probe in &meta.probes {
-        load_one(ebpf, probe, &mut btf)?;
+        load_one(ebpf, probe, &mut btf).map_err(|e| located(e, probe, elf))?;
     }
     Ok(())
+}
+
+/// `err` pointed at the source: the loops of a program too long to verify, the
+/// instruction the verifier names, or else the one a second load with a detailed log
+/// stops at (that load's log replaces the first's).
+fn located(mut err: RuntimeError, probe: &Probe, elf: &[u8]) -> RuntimeError {
+    let RuntimeError::Verifier(rejection) = &mut err else {
+        return err;
+    };
+    let Rejection { message, spans, .. } = rejection.as_mut();
+    if too_long(message) {
+        *spans = probe.loop_spans();
+    } else if let Some(insn) = named_insn(message) {
+        *spans = probe.source_of(insn).into_iter().collect();
+    } else if spans.is_empty() && !probe.lines.is_empty() {
+        return detailed_rejection(probe, elf).unwrap_or(err);
+    }
+    err
+}
+
+/// The rejection of `probe` when loaded again with the verifier's detailed log.
+fn detailed_rejection(probe: &Probe, elf: &[u8]) -> Option<RuntimeError> {
+    let mut ebpf = open_object(elf, true).ok()?;
+    let err = load_one(&mut ebpf, probe, &mut None).err()?;
+    matches!(err, RuntimeError::Verifier(_)).then_some(err)
+}
+
+/// Whether the verifier gave up on the program's length (usually an unbounded loop).
+fn too_long(message: &str) -> bool {
+    message.contains("too large") || message.contains("too complex")
+}
+
+/// The instruction a verifier message names (`infinite loop detected at insn 7`).
+fn named_insn(message: &str) -> Option<u32> {
+    let (_, rest) = message.split_once("insn ")?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
 }
 
 fn load_one(ebpf: &mut Ebpf, probe: &Probe, btf: &mut Option<Btf>) -> Result<(), RuntimeError> {
@@ -131,12 +176,20 @@ fn load_error(probe: &Probe, err: ProgramError) -> RuntimeError {
         ProgramError::LoadError {
             io_error,
             verifier_log,
-        } => RuntimeError::Verifier {
-            probe: probe_name,
-            program,
-            reason: verifier_reason(&io_error),
-            log: verifier_log_tail(&verifier_log.to_string()),
-        },
+        } => {
+            let log = verifier_log.to_string();
+            RuntimeError::Verifier(Box::new(Rejection {
+                spans: failing_insn(&log)
+                    .and_then(|i| probe.source_of(i))
+                    .into_iter()
+                    .collect(),
+                message: verifier_message(&log),
+                probe: probe_name,
+                program,
+                reason: verifier_reason(&io_error),
+                log: verifier_log_tail(&log),
+            }))
+        }
         other => RuntimeError::Load {
             probe: probe_name,
             program,
@@ -150,18 +203,44 @@ fn verifier_reason(err: &std::io::Error) -> String {
     match err.raw_os_error() {
         Some(libc::EACCES) => "the program is unsafe or invalid (permission denied)".to_string(),
         Some(libc::EINVAL) => "the program is invalid (invalid argument)".to_string(),
+        Some(libc::E2BIG) => "the program is too long or complex to verify".to_string(),
+        Some(libc::ENOSPC) => "the program is invalid (the verifier's log overflowed)".to_string(),
         _ => io_words(err),
     }
 }
 
+/// Verifier log lines that report statistics, not the reason.
+const STATS: [&str; 3] = ["verification time", "stack depth", "processed "];
+
 /// The end of a verifier log without its statistics lines, so the reason comes last.
 fn verifier_log_tail(log: &str) -> String {
-    const STATS: [&str; 3] = ["verification time", "stack depth", "processed "];
     let kept: Vec<&str> = log
         .lines()
         .filter(|l| !STATS.iter().any(|s| l.starts_with(s)))
         .collect();
     log_tail(&kept.join("\n"), VERIFIER_LOG_LINES)
+}
+
+/// The index of the instruction the verifier stopped at: the last instruction line
+/// (`N: (op) ...`) of its log.
+fn failing_insn(log: &str) -> Option<u32> {
+    log.lines().rev().find_map(|line| {
+        let (index, _) = line.split_once(": (")?;
+        index.parse().ok()
+    })
+}
+
+/// The verifier's reason: the last log line that is neither an instruction, a state
+/// dump nor a statistic.
+fn verifier_message(log: &str) -> String {
+    let reason = log.lines().rev().map(str::trim).find(|line| {
+        let stat = STATS.iter().any(|s| line.starts_with(s));
+        let insn = line
+            .split_once(": (")
+            .is_some_and(|(i, _)| i.parse::<u32>().is_ok());
+        !line.is_empty() && !stat && !insn && !line.starts_with(';') && !line.starts_with("from ")
+    });
+    reason.unwrap_or("no reason given").to_string()
 }
 
 /// Runs every probe of kind `which` (BEGIN or END) once, in metadata order.
@@ -215,6 +294,8 @@ mod tests {
             program: "prog".into(),
             name: "kfunc:vfs_read".into(),
             attach,
+            lines: Vec::new(),
+            loops: Vec::new(),
         }
     }
 
@@ -248,7 +329,7 @@ mod tests {
             load_failure(libc::EACCES, "0: (95) exit\nR0 !read_ok\n"),
         );
         let text = err.to_string();
-        assert!(matches!(err, RuntimeError::Verifier { .. }));
+        assert!(matches!(err, RuntimeError::Verifier(_)));
         assert!(
             text.contains("`prog`") && text.contains("R0 !read_ok"),
             "{text}"
@@ -261,5 +342,30 @@ mod tests {
         let log = "0: (95) exit\nR0 !read_ok\nverification time 22 usec\nstack depth 0\n\
                    processed 1 insns (limit 1000000)\n";
         assert_eq!(verifier_log_tail(log), "0: (95) exit\nR0 !read_ok");
+    }
+
+    #[test]
+    fn a_rejection_points_at_the_statement_of_the_failing_instruction() {
+        let mut p = probe(Attach::Begin);
+        p.lines = vec![[0, 8, 14], [1, 28, 32], [2, 16, 35], [3, 0, 0]];
+        let log = "0: (b7) r3 = 0\n1: (07) r3 += 1 ; R3=1\n2: (05) goto pc-2\n\
+                   1: (07) r3 += 1\nBPF program is too large. Processed 1000001 insn\n\
+                   processed 1000001 insns (limit 1000000)\n";
+        let err = load_error(&p, load_failure(libc::E2BIG, log));
+        let RuntimeError::Verifier(rejection) = err else {
+            panic!("not a verifier error: {err}");
+        };
+        let Rejection { spans, message, .. } = *rejection;
+        assert_eq!(spans, [(28, 32)]);
+        assert_eq!(message, "BPF program is too large. Processed 1000001 insn");
+    }
+
+    #[test]
+    fn instructions_past_the_program_have_no_source() {
+        let mut p = probe(Attach::Begin);
+        p.lines = vec![[0, 8, 14], [3, 0, 0]];
+        assert_eq!(p.source_of(2), Some((8, 14)));
+        assert_eq!(p.source_of(3), None);
+        assert_eq!(probe(Attach::Begin).source_of(0), None);
     }
 }

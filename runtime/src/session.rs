@@ -65,8 +65,8 @@ pub(crate) fn run(
     setup::check_privileges()?;
     let process = opts.pid.map(watch_process).transpose()?;
     setup::prepare_host(&meta)?;
-    let mut ebpf = programs::open_object(elf)?;
-    programs::load_all(&mut ebpf, &meta)?;
+    let mut ebpf = programs::open_object(elf, false)?;
+    programs::load_all(&mut ebpf, &meta, elf)?;
     let events = Events::open(&mut ebpf, &meta)?;
     let syms = SessionSymbols::new(&ebpf, &meta)?;
     if let Some(name) = &meta.start_time {

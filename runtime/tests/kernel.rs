@@ -227,7 +227,7 @@ fn a_verifier_rejection_names_the_probe_and_quotes_the_log() {
     let elf = build_object(&maps(), &progs, &metadata(probes));
     let err = run_to_string(&elf, &quiet()).0.unwrap_err();
     let text = err.to_string();
-    assert!(matches!(err, RuntimeError::Verifier { .. }), "{text}");
+    assert!(matches!(err, RuntimeError::Verifier(_)), "{text}");
     assert!(
         text.contains("`ebpfc_begin`") && text.contains("BEGIN"),
         "{text}"

@@ -85,6 +85,40 @@ pub struct Probe {
     /// The user-facing probe name, e.g. `tracepoint:syscalls:sys_enter_openat`.
     pub name: String,
     pub attach: Attach,
+    /// Where the program's instructions come from, for pointing verifier errors at
+    /// the source: `[first instruction, span start, span end]` per run of
+    /// instructions of one statement, by instruction; empty when the backend
+    /// records none. The last entry is `[instruction count, 0, 0]`: instructions past
+    /// the program's own (its callbacks, appended by the loader) have no source here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<[u32; 3]>,
+    /// The instructions that jump back (the ends of loops), for pointing "program too
+    /// large" rejections at the loops; empty when the backend records none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub loops: Vec<u32>,
+}
+
+impl Probe {
+    /// The source span (start, end) instruction `insn` of the program comes from.
+    pub fn source_of(&self, insn: u32) -> Option<(u32, u32)> {
+        let at = self
+            .lines
+            .partition_point(|l| l[0] <= insn)
+            .checked_sub(1)?;
+        let [_, start, end] = self.lines[at];
+        (at + 1 < self.lines.len()).then_some((start, end))
+    }
+
+    /// The source spans of the program's loops, each once, in program order.
+    pub fn loop_spans(&self) -> Vec<(u32, u32)> {
+        let mut spans: Vec<(u32, u32)> = Vec::new();
+        for span in self.loops.iter().filter_map(|&i| self.source_of(i)) {
+            if !spans.contains(&span) {
+                spans.push(span);
+            }
+        }
+        spans
+    }
 }
 
 /// Where and how a program attaches.
@@ -391,6 +425,8 @@ mod tests {
                 program: "p0".into(),
                 name: "BEGIN".into(),
                 attach: Attach::Begin,
+                lines: Vec::new(),
+                loops: Vec::new(),
             }],
             maps: vec![MapInfo {
                 name: "@c".into(),

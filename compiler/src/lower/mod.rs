@@ -196,6 +196,8 @@ pub struct Lower<'a> {
     callback: Option<callback::Scope>,
     /// The callback every `len()` of the program shares, once made.
     len_callback: Option<u32>,
+    /// The statements being lowered, innermost last (their spans mark the code).
+    sources: Vec<Span>,
 }
 
 impl<'a> Lower<'a> {
@@ -216,6 +218,7 @@ impl<'a> Lower<'a> {
             callbacks: Vec::new(),
             callback: None,
             len_callback: None,
+            sources: Vec::new(),
         }
     }
 
@@ -238,6 +241,7 @@ impl<'a> Lower<'a> {
         if let Some(pred) = &probe.predicate {
             let body = self.b.block();
             let skip = self.b.block();
+            self.b.emit(Inst::Source { span: pred.span });
             self.cond(pred, body, skip);
             self.block(&probe.body);
             self.b.jump_to(skip);

@@ -14,7 +14,20 @@ impl Lower<'_> {
         }
     }
 
+    /// Lowers `stmt`, marking its code with its span (and the code of the enclosing
+    /// statement that follows with that statement's).
     pub(super) fn stmt(&mut self, stmt: &Stmt) {
+        let span = head(stmt);
+        self.sources.push(span);
+        self.b.emit(Inst::Source { span });
+        self.stmt_kind(stmt);
+        self.sources.pop();
+        if let Some(&outer) = self.sources.last() {
+            self.b.emit(Inst::Source { span: outer });
+        }
+    }
+
+    fn stmt_kind(&mut self, stmt: &Stmt) {
         match &stmt.kind {
             StmtKind::Expr(e) => self.expr_stmt(e),
             StmtKind::Assign { target, op, value } => self.assign(target, *op, value, stmt.span),
@@ -243,5 +256,21 @@ fn same_shape(a: &Type, b: &Type) -> bool {
         }
         (Type::Named(n, x), Type::Named(m, y)) => n == m && same_shape(x, y),
         _ => a == b,
+    }
+}
+
+/// The part of `stmt` its own code comes from: a loop's or an `if`'s head (up to its
+/// body, whose statements mark their own code), or the whole statement.
+fn head(stmt: &Stmt) -> Span {
+    let body = match &stmt.kind {
+        StmtKind::While { body, .. }
+        | StmtKind::Unroll { body, .. }
+        | StmtKind::For { body, .. }
+        | StmtKind::If { then: body, .. } => body,
+        _ => return stmt.span,
+    };
+    Span {
+        start: stmt.span.start,
+        end: body.span.start.max(stmt.span.start),
     }
 }

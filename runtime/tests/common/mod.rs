@@ -101,6 +101,8 @@ pub fn probe(program: &str, name: &str, attach: Attach) -> Probe {
         program: program.into(),
         name: name.into(),
         attach,
+        lines: Vec::new(),
+        loops: Vec::new(),
     }
 }
 

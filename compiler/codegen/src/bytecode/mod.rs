@@ -13,7 +13,7 @@ pub mod select;
 
 use crate::spec::{ObjectSpec, ProgramSpec};
 use crate::CodegenError;
-use ebpfc_compiler::ir::{BlockId, Function, Module};
+use ebpfc_compiler::ir::{BlockId, Function, Module, SourceSpan};
 use insn::Insn;
 use select::STACK_LIMIT;
 
@@ -31,6 +31,10 @@ pub struct Program {
     pub func_relocs: Vec<(usize, u32)>,
     /// Bytes of stack the function uses.
     pub stack: u32,
+    /// (first instruction, source span) of each statement's instructions.
+    pub lines: Vec<(usize, SourceSpan)>,
+    /// Jumps to an earlier instruction (the ends of loops), by index.
+    pub back_edges: Vec<usize>,
     /// A program's callbacks (empty for a callback).
     pub callbacks: Vec<Program>,
 }
@@ -102,6 +106,8 @@ fn function(module: &Module, f: &Function) -> Result<Program, CodegenError> {
         map_relocs,
         func_relocs: selected.func_relocs,
         stack: selected.stack,
+        lines: selected.lines,
+        back_edges: selected.back_edges,
         callbacks: Vec::new(),
     })
 }
@@ -132,10 +138,18 @@ pub(crate) fn reachable(f: &Function) -> Vec<BlockId> {
     post
 }
 
-/// The object spec for compiled programs.
+/// The object spec for compiled programs; the metadata gets each program's source
+/// lines.
 pub fn object_spec(module: &Module, programs: Vec<Program>) -> ObjectSpec {
     let mut specs = Vec::with_capacity(programs.len());
     let mut callbacks = Vec::new();
+    let mut meta = module.meta.clone();
+    for probe in &mut meta.probes {
+        if let Some(p) = programs.iter().find(|p| p.name == probe.program) {
+            probe.lines = line_table(p);
+            probe.loops = p.back_edges.iter().map(|&i| i as u32).collect();
+        }
+    }
     for mut p in programs {
         let names: Vec<String> = p.callbacks.iter().map(|c| c.name.clone()).collect();
         for c in std::mem::take(&mut p.callbacks) {
@@ -143,7 +157,15 @@ pub fn object_spec(module: &Module, programs: Vec<Program>) -> ObjectSpec {
         }
         specs.push(spec_of(p, &names));
     }
-    ObjectSpec::for_module(module, specs, callbacks)
+    let mut spec = ObjectSpec::for_module(module, specs, callbacks);
+    spec.metadata = meta.to_bytes();
+    spec
+}
+
+/// The metadata's line table of `p`: its marks, then the end of its instructions.
+fn line_table(p: &Program) -> Vec<[u32; 3]> {
+    let marks = p.lines.iter().map(|(at, s)| [*at as u32, s.start, s.end]);
+    marks.chain([[p.insns.len() as u32, 0, 0]]).collect()
 }
 
 /// The spec of one compiled function; `callbacks` names its program's callbacks.

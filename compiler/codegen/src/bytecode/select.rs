@@ -13,7 +13,7 @@ use super::opt::fold::{self, inverted};
 use super::regalloc::{Allocation, Loc};
 use crate::CodegenError;
 use ebpfc_compiler::ir::{
-    AluOp, Arg, Base, BlockId, Cmp, Function, Inst, MapId, Operand, Term, VReg,
+    AluOp, Arg, Base, BlockId, Cmp, Function, Inst, MapId, Operand, SourceSpan, Term, VReg,
 };
 
 /// The eBPF stack limit of one program.
@@ -27,6 +27,11 @@ pub struct Selected {
     /// `ld_imm64` instructions loading a callback's address: (index, callback number).
     pub func_relocs: Vec<(usize, u32)>,
     pub stack: u32,
+    /// (first instruction, source span) of each run of instructions from one
+    /// statement, by instruction index.
+    pub lines: Vec<(usize, SourceSpan)>,
+    /// Jumps to an earlier instruction (the ends of loops), by index.
+    pub back_edges: Vec<usize>,
 }
 
 struct Selector<'a> {
@@ -37,6 +42,7 @@ struct Selector<'a> {
     map_relocs: Vec<(usize, MapId)>,
     func_relocs: Vec<(usize, u32)>,
     fixups: Vec<(usize, BlockId)>,
+    lines: Vec<(usize, SourceSpan)>,
 }
 
 /// Selects instructions for `f` with blocks laid out in `order`.
@@ -55,6 +61,7 @@ pub fn select(
         map_relocs: Vec::new(),
         func_relocs: Vec::new(),
         fixups: Vec::new(),
+        lines: Vec::new(),
     };
     let mut starts = vec![0usize; f.blocks.len()];
     for (i, b) in order.iter().enumerate() {
@@ -65,8 +72,12 @@ pub fn select(
         }
         s.term(&block.term, order.get(i + 1).copied());
     }
+    let mut back_edges = Vec::new();
     for (at, target) in std::mem::take(&mut s.fixups) {
         let off = starts[target.0 as usize] as i64 - at as i64 - 1;
+        if off < 0 {
+            back_edges.push(at);
+        }
         s.insns[at].off = i16::try_from(off).map_err(|_| {
             CodegenError::User(
                 "the program is too large: a jump spans more than 32767 instructions".into(),
@@ -78,6 +89,8 @@ pub fn select(
         map_relocs: s.map_relocs,
         func_relocs: s.func_relocs,
         stack,
+        lines: s.lines,
+        back_edges,
     })
 }
 
@@ -218,6 +231,19 @@ impl Selector<'_> {
             Inst::Call {
                 dst, helper, args, ..
             } => self.call(*dst, *helper, args),
+            Inst::Source { span } => self.source(*span),
+        }
+    }
+
+    /// Notes that the next instructions come from `span`; a mark before no
+    /// instruction replaces the one before it.
+    fn source(&mut self, span: SourceSpan) {
+        let at = self.insns.len();
+        if self.lines.last().is_some_and(|(i, _)| *i == at) {
+            self.lines.pop();
+        }
+        if self.lines.last().is_none_or(|(_, s)| *s != span) {
+            self.lines.push((at, span));
         }
     }
 

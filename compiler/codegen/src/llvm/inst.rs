@@ -137,6 +137,9 @@ impl<'ctx> Lowering<'_, 'ctx> {
             Inst::Call {
                 dst, helper, args, ..
             } => self.call(*dst, *helper, args),
+            // No debug line info is emitted: the LLVM backend's objects carry no
+            // source map, and verifier errors name the probe only.
+            Inst::Source { .. } => Ok(()),
         }
     }
 

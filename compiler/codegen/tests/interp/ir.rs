@@ -105,6 +105,7 @@ impl Machine {
                 size,
                 value,
             } => self.store(*base, *offset, *size, self.op(*value)),
+            Inst::Source { .. } => {}
             Inst::Call {
                 dst, helper, args, ..
             } => {

@@ -1,7 +1,7 @@
 //! Control-flow and operand helpers shared by the passes: reachability, and rewriting the
 //! vregs an instruction or terminator reads or writes.
 
-use ebpfc_compiler::ir::{Arg, Base, Function, Inst, Operand, Term, VReg};
+use ebpfc_compiler::ir::{Arg, Base, Block, Function, Inst, Operand, Term, VReg};
 
 /// Which blocks the entry reaches.
 pub fn reachable(f: &Function) -> Vec<bool> {
@@ -76,7 +76,7 @@ fn uses_mut(inst: &mut Inst) -> Vec<&mut VReg> {
         }
     }
     match inst {
-        Inst::Ctx { .. } | Inst::Param { .. } => Vec::new(),
+        Inst::Ctx { .. } | Inst::Param { .. } | Inst::Source { .. } => Vec::new(),
         Inst::Mov { src, .. } => op(src).into_iter().collect(),
         Inst::Alu { lhs, rhs, .. } | Inst::Set { lhs, rhs, .. } => {
             std::iter::once(lhs).chain(op(rhs)).collect()
@@ -115,11 +115,16 @@ pub fn rename_def(inst: &mut Inst, to: VReg) {
         | Inst::Set { dst, .. }
         | Inst::Load { dst, .. } => *dst = to,
         Inst::Call { dst, .. } => *dst = Some(to),
-        Inst::Store { .. } => {}
+        Inst::Store { .. } | Inst::Source { .. } => {}
     }
 }
 
 /// Whether `inst` reads or writes `v`.
 pub fn mentions(inst: &Inst, v: VReg) -> bool {
     inst.def() == Some(v) || inst.uses().contains(&v)
+}
+
+/// Whether `block` runs no instruction (it may hold source marks).
+pub fn runs_nothing(block: &Block) -> bool {
+    block.insts.iter().all(|i| matches!(i, Inst::Source { .. }))
 }

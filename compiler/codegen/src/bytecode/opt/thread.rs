@@ -45,7 +45,7 @@ fn destination(f: &Function, mut target: BlockId, facts: &Facts) -> BlockId {
     // Each step visits a distinct block, so a cycle of empty blocks stops the walk.
     for _ in 0..f.blocks.len() {
         let block = &f.blocks[target.0 as usize];
-        if !block.insts.is_empty() {
+        if !super::cfg::runs_nothing(block) {
             break;
         }
         target = match block.term {
