@@ -65,3 +65,11 @@ fn delete_takes_as_many_keys_as_the_map_has() {
     );
     assert_diagnostic("BEGIN { @x = 1; delete(@x[1]); }", "@x has no keys");
 }
+
+#[test]
+fn a_string_variable_holds_only_strings() {
+    assert_diagnostic(
+        "BEGIN { let $s: string = 5; }",
+        "a string variable cannot hold int64",
+    );
+}

@@ -418,3 +418,15 @@ fn string_literals_longer_than_a_stack_record_print_whole() {
         assert_eq!(out, format!("{text}\n\n\n"));
     }
 }
+
+#[test]
+fn let_declares_strings_and_narrow_integers() {
+    if !kernel_available("let_declares_strings_and_narrow_integers") {
+        return;
+    }
+    let out = run(
+        &[],
+        r#"BEGIN { let $s: string = "ab"; $s = "longer"; let $t: string[8] = "xy"; let $n: int8 = 200; let $u; $u = 3; printf("%s %s %d %d\n", $s, $t, $n, $u); exit(); }"#,
+    );
+    assert_eq!(out, "longer xy -56 3\n\n\n");
+}

@@ -4,7 +4,9 @@
 use super::{Lower, Val, Var};
 use crate::ir::{Base, Inst, Term};
 use crate::types::Type;
-use ebpfc_parser::ast::{BinOp, Block, Expr, ExprKind, ForIter, Stmt, StmtKind};
+use ebpfc_parser::ast::{
+    BinOp, Block, Expr, ExprKind, ForIter, Stmt, StmtKind, TypeExpr, TypeKind,
+};
 use ebpfc_parser::span::Span;
 
 impl Lower<'_> {
@@ -36,10 +38,11 @@ impl Lower<'_> {
                 value: Some(value),
                 ty,
             } => {
-                let mut v = self.expr(value);
-                if let Some(t) = ty.as_ref().and_then(|t| self.resolve_type(t)) {
-                    v = self.convert_int(v, &t);
-                }
+                let v = self.expr(value);
+                let v = match ty {
+                    Some(t) => self.declared(v, t, value.span),
+                    None => v,
+                };
                 self.assign_var(&var.node, v, stmt.span);
             }
             StmtKind::Let { .. } => {}
@@ -66,6 +69,27 @@ impl Lower<'_> {
             }
             StmtKind::Return(value) => self.return_stmt(value.as_ref(), stmt.span),
         }
+    }
+
+    /// `v` as a `let` declares it: converted to an integer type, or checked to be a
+    /// string for `string` and `string[N]`.
+    fn declared(&mut self, v: Val, ty: &TypeExpr, span: Span) -> Val {
+        let string = match &ty.kind {
+            TypeKind::Named(name) => name == "string",
+            TypeKind::Array(elem, _) => matches!(&elem.kind, TypeKind::Named(n) if n == "string"),
+            _ => false,
+        };
+        if !string {
+            return match self.resolve_type(ty) {
+                Some(t) => self.convert_int(v, &t),
+                None => v,
+            };
+        }
+        if !matches!(v.ty(), Type::Str { .. }) {
+            let found = v.ty();
+            self.error(format!("a string variable cannot hold {found}"), span, "not a string");
+        }
+        v
     }
 
     fn expr_stmt(&mut self, e: &Expr) {
