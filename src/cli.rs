@@ -177,6 +177,7 @@ pub fn run(args: &Args) -> Result<u8, Failure> {
         check_only: args.check,
         allow_unsafe: args.allow_unsafe,
         source: Some((source.name.clone(), source.text.clone())),
+        str_size: env_string_size()?,
     };
     let module = ebpfc_compiler::compile_with(&program, &TraceFs::system(), &options)
         .map_err(|e| compile_failure(e, &source))?;
@@ -292,6 +293,21 @@ fn execute(
         Failure::user(at_source.unwrap_or_else(|| format!("error: {e}")))
     })?;
     Ok(u8::try_from(code.clamp(0, 255)).unwrap_or(1))
+}
+
+/// The string size bpftrace's environment variables ask for (`BPFTRACE_MAX_STRLEN`,
+/// or 0.17's `BPFTRACE_STRLEN`).
+fn env_string_size() -> Result<Option<u32>, Failure> {
+    for name in ["BPFTRACE_MAX_STRLEN", "BPFTRACE_STRLEN"] {
+        if let Ok(value) = std::env::var(name) {
+            return value.trim().parse().map(Some).map_err(|_| {
+                Failure::user(format!(
+                    "error: {name} must be a number of bytes, not '{value}'"
+                ))
+            });
+        }
+    }
+    Ok(None)
 }
 
 /// `$1`, `$2`...: with `-e`, the first positional argument is a parameter, not a FILE.

@@ -73,3 +73,22 @@ fn a_string_variable_holds_only_strings() {
         "a string variable cannot hold int64",
     );
 }
+
+#[test]
+fn string_sizes_are_checked() {
+    assert_diagnostic(
+        "config = { max_strlen = 5000 } BEGIN { }",
+        "the string size must be from 2 to 1024 bytes, not 5000",
+    );
+    assert_diagnostic(
+        "config = { max_strlen = -1 } BEGIN { }",
+        "max_strlen must be a positive integer",
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ebpfc"))
+        .args(["--check", "-e", "BEGIN { }"])
+        .env("BPFTRACE_STRLEN", "lots")
+        .output()
+        .expect("ebpfc runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("BPFTRACE_STRLEN must be a number of bytes, not 'lots'"));
+}

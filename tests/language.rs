@@ -430,3 +430,19 @@ fn let_declares_strings_and_narrow_integers() {
     );
     assert_eq!(out, "longer xy -56 3\n\n\n");
 }
+
+#[test]
+fn max_strlen_sizes_the_strings_str_reads() {
+    if !kernel_available("max_strlen_sizes_the_strings_str_reads") {
+        return;
+    }
+    let program = format!(
+        "config = {{ max_strlen = 8 }} tracepoint:syscalls:sys_enter_openat /comm == \"ebpfcstrlen\"/ {{ printf(\"%s|%s|\\n\", str(args->filename), str(args->filename, 3)); }}\n{READY}"
+    );
+    let out = run_with_workload(&[], &program, || {
+        open_workload("ebpfcstrlen", "/etc/hostname", 1)
+            .join()
+            .unwrap()
+    });
+    assert_eq!(out, "/etc/ho|/et|\n\n\n@armed: 1\n");
+}

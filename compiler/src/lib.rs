@@ -55,6 +55,9 @@ pub struct Options {
     /// The source's name and text, for locations printed while the program runs
     /// (`errorf()`); without it they are byte offsets.
     pub source: Option<(String, String)>,
+    /// The size of strings `str()` reads (`BPFTRACE_STRLEN`); the default when `None`.
+    /// The program's `config = { max_strlen = N }` takes precedence.
+    pub str_size: Option<u32>,
 }
 
 /// Compiles a parsed program to IR, using `tracefs` for tracepoint formats.
@@ -81,6 +84,7 @@ pub fn compile_with(
         source: options.source.clone(),
         params: options.params.clone(),
         types: script_types(program, options, &mut diags),
+        str_size: settings::string_size(program, options.str_size, &mut diags),
         callables: std::sync::Arc::new(callables(program)),
         ..Default::default()
     };

@@ -1,7 +1,14 @@
-//! Program settings applied to the learned maps: `config = { max_map_keys = N }` and
-//! map declarations (`let @m = lruhash(100);`).
+//! Program settings: the string size (`config = { max_strlen = N }`, or
+//! `BPFTRACE_STRLEN` through the options), read before lowering; and, applied to the
+//! learned maps, `config = { max_map_keys = N }` and map declarations
+//! (`let @m = lruhash(100);`).
 
 use crate::error::{error, warning, Diagnostics};
+
+/// Default size of strings read with `str()`, as in bpftrace 0.17.
+pub const STRING_SIZE: u32 = 64;
+/// The largest string size `max_strlen` may ask for.
+pub const MAX_STRING_SIZE: u32 = 1024;
 use crate::lower::ModuleState;
 use ebpfc_parser::ast::{self, Expr, ExprKind};
 
@@ -19,6 +26,39 @@ pub fn apply(program: &ast::Program, state: &mut ModuleState, diags: &mut Diagno
             declare(decl, state, diags);
         }
     }
+}
+
+/// The size of strings `str()` reads: the program's `max_strlen`, else `from_env`,
+/// else the default. A size outside 2..=MAX_STRING_SIZE is an error.
+pub fn string_size(program: &ast::Program, from_env: Option<u32>, diags: &mut Diagnostics) -> u32 {
+    let configured = program.items.iter().filter_map(|item| match item {
+        ast::Item::Config(config) => Some(&config.entries),
+        _ => None,
+    });
+    let entry = configured
+        .flatten()
+        .rfind(|(key, _)| key.node == "max_strlen");
+    let size = match entry {
+        Some((_, value)) => match positive(value) {
+            Some(n) => n,
+            None => {
+                diags.push(error(
+                    "max_strlen must be a positive integer",
+                    value.span,
+                    "here",
+                ));
+                return STRING_SIZE;
+            }
+        },
+        None => from_env.unwrap_or(STRING_SIZE),
+    };
+    if !(2..=MAX_STRING_SIZE).contains(&size) {
+        let msg = format!("the string size must be from 2 to {MAX_STRING_SIZE} bytes, not {size}");
+        let span = entry.map(|(_, v)| v.span).unwrap_or_default();
+        diags.push(error(msg, span, "string size"));
+        return STRING_SIZE;
+    }
+    size
 }
 
 fn config_entry(
@@ -39,6 +79,7 @@ fn config_entry(
             value.span,
             "here",
         )),
+        ("max_strlen", _) => {} // read before lowering: [`string_size`]
         _ => diags.push(warning(
             format!("config key '{key}' has no effect in ebpfc"),
             span,

@@ -14,8 +14,6 @@ use ebpfc_stdlib::{catalogue, meta};
 /// printf records (with their arguments' own buffers) larger than this are built in
 /// the per-CPU scratch buffer rather than on the 512-byte stack.
 const BIG_RECORD: u32 = 200;
-/// Default size of strings read with `str()`.
-pub const STRING_SIZE: u32 = 64;
 
 impl Lower<'_> {
     /// A function call used as an expression or statement.

@@ -85,6 +85,8 @@ impl Val {
 #[derive(Default)]
 pub struct ModuleState {
     pub maps: BTreeMap<String, MapSig>,
+    /// The size of strings `str()` reads (its longest string is one byte less).
+    pub str_size: u32,
     pub formats: Vec<meta::Format>,
     /// Constant strings referenced by events (`time()` formats).
     pub strings: Vec<String>,

@@ -87,7 +87,11 @@ impl Lower<'_> {
         }
         if !matches!(v.ty(), Type::Str { .. }) {
             let found = v.ty();
-            self.error(format!("a string variable cannot hold {found}"), span, "not a string");
+            self.error(
+                format!("a string variable cannot hold {found}"),
+                span,
+                "not a string",
+            );
         }
         v
     }

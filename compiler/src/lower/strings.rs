@@ -10,8 +10,6 @@ use ebpfc_parser::ast::{Expr, ExprKind};
 use ebpfc_parser::span::Span;
 use ebpfc_stdlib::meta;
 
-use super::calls::STRING_SIZE;
-
 impl Lower<'_> {
     /// A string literal in a fresh, zero-padded slot.
     pub(super) fn str_literal(&mut self, s: &str) -> Val {
@@ -120,8 +118,13 @@ impl Lower<'_> {
             lhs: src,
             rhs: Operand::Reg(ctx),
         });
-        let len = Operand::Imm(i64::from(STRING_SIZE));
-        self.read_str_from(Operand::Reg(src), len, STRING_SIZE, false)
+        let size = self.module.str_size;
+        self.read_str_from(
+            Operand::Reg(src),
+            Operand::Imm(i64::from(size)),
+            size,
+            false,
+        )
     }
 
     /// `str(ptr [, len])`.
@@ -160,17 +163,13 @@ impl Lower<'_> {
             Type::Ptr { user, .. } => *user,
             _ => self.user_pointers(),
         };
+        let max = self.module.str_size;
         let Some(len_expr) = args.get(1) else {
-            return self.read_str_from(
-                ptr,
-                Operand::Imm(i64::from(STRING_SIZE)),
-                STRING_SIZE,
-                user,
-            );
+            return self.read_str_from(ptr, Operand::Imm(i64::from(max)), max, user);
         };
         match self.const_int(len_expr) {
             Some(n) if n > 0 => {
-                let size = (n as u32).min(STRING_SIZE - 1) + 1;
+                let size = (n as u32).min(max - 1) + 1;
                 self.read_str_from(ptr, Operand::Imm(i64::from(size)), size, user)
             }
             Some(_) => {
@@ -178,9 +177,9 @@ impl Lower<'_> {
                 Val::Void
             }
             None => {
-                // At most STRING_SIZE - 1 characters and the NUL.
+                // At most `max - 1` characters and the NUL.
                 let n = self.int_operand(len_expr);
-                let n = self.clamp(n, STRING_SIZE - 1);
+                let n = self.clamp(n, max - 1);
                 let size = self.b.vreg();
                 self.b.emit(Inst::Alu {
                     dst: size,
@@ -188,7 +187,7 @@ impl Lower<'_> {
                     lhs: n,
                     rhs: Operand::Imm(1),
                 });
-                self.read_str_from(ptr, Operand::Reg(size), STRING_SIZE, user)
+                self.read_str_from(ptr, Operand::Reg(size), max, user)
             }
         }
     }
