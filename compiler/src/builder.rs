@@ -95,12 +95,15 @@ impl FnBuilder {
     pub fn reg(&mut self, value: Operand) -> VReg {
         match value {
             Operand::Reg(r) => r,
-            Operand::Imm(_) => {
-                let dst = self.vreg();
-                self.emit(Inst::Mov { dst, src: value });
-                dst
-            }
+            Operand::Imm(_) => self.var(value),
         }
+    }
+
+    /// A fresh vreg holding `value`, which the caller may then change.
+    pub fn var(&mut self, value: Operand) -> VReg {
+        let dst = self.vreg();
+        self.emit(Inst::Mov { dst, src: value });
+        dst
     }
 
     pub fn call(&mut self, helper: (u32, &'static str), args: Vec<Arg>) -> VReg {

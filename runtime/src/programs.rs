@@ -21,10 +21,10 @@ const VERIFIER_LOG_LINES: usize = 20;
 /// logs only its reason and statistics, unless `detailed`: then every instruction it
 /// visits too (costly for long programs, as aya reruns the verifier until the log fits).
 pub(crate) fn open_object(elf: &[u8], detailed: bool) -> Result<Ebpf, RuntimeError> {
-    let level = match detailed {
-        true => VerifierLogLevel::DEBUG | VerifierLogLevel::STATS,
-        false => VerifierLogLevel::STATS,
-    };
+    let mut level = VerifierLogLevel::STATS;
+    if detailed {
+        level |= VerifierLogLevel::DEBUG;
+    }
     EbpfLoader::new()
         .verifier_log_level(level)
         .load(elf)

@@ -17,13 +17,8 @@ impl Lower<'_> {
             return self.log2_bucket_k0(value);
         }
         let n = 1i64 << bits;
-        let v = self.b.vreg();
-        self.b.emit(Inst::Mov { dst: v, src: value });
-        let idx = self.b.vreg();
-        self.b.emit(Inst::Mov {
-            dst: idx,
-            src: Operand::Imm(0),
-        });
+        let v = self.b.var(value);
+        let idx = self.b.var(Operand::Imm(0));
         let (nonneg, big, done) = (self.fresh_block(), self.fresh_block(), self.fresh_block());
         self.b.branch(Cmp::SGe, v, Operand::Imm(0), nonneg, done);
         self.alu(idx, AluOp::Add, v, Operand::Imm(1));
@@ -48,16 +43,8 @@ impl Lower<'_> {
 
     /// `floor(log2(v))` of a positive `v`, by halving searches.
     fn floor_log2(&mut self, v: VReg) -> VReg {
-        let rest = self.b.vreg();
-        self.b.emit(Inst::Mov {
-            dst: rest,
-            src: Operand::Reg(v),
-        });
-        let p = self.b.vreg();
-        self.b.emit(Inst::Mov {
-            dst: p,
-            src: Operand::Imm(0),
-        });
+        let rest = self.b.var(Operand::Reg(v));
+        let p = self.b.var(Operand::Imm(0));
         self.add_log2(rest, p);
         p
     }
@@ -81,13 +68,8 @@ impl Lower<'_> {
 
     /// hist() bucket: 0 for negatives, 1 for zero, `log2(v) + 2` otherwise.
     fn log2_bucket_k0(&mut self, value: Operand) -> VReg {
-        let v = self.b.vreg();
-        self.b.emit(Inst::Mov { dst: v, src: value });
-        let idx = self.b.vreg();
-        self.b.emit(Inst::Mov {
-            dst: idx,
-            src: Operand::Imm(0),
-        });
+        let v = self.b.var(value);
+        let idx = self.b.var(Operand::Imm(0));
         let (nonneg, positive, done) = (self.fresh_block(), self.fresh_block(), self.fresh_block());
         self.b.branch(Cmp::SGe, v, Operand::Imm(0), nonneg, done);
         self.b.emit(Inst::Mov {
@@ -107,11 +89,7 @@ impl Lower<'_> {
     /// lhist() bucket: 0 below `min`, N+1 at or above `max`, else `(v - min) / step + 1`.
     pub(super) fn linear_bucket(&mut self, value: Operand, min: i64, max: i64, step: i64) -> VReg {
         let v = self.b.reg(value);
-        let idx = self.b.vreg();
-        self.b.emit(Inst::Mov {
-            dst: idx,
-            src: Operand::Imm(0),
-        });
+        let idx = self.b.var(Operand::Imm(0));
         let (not_low, inside, done) = (self.fresh_block(), self.fresh_block(), self.fresh_block());
         self.b.branch(Cmp::SGe, v, Operand::Imm(min), not_low, done);
         self.b.emit(Inst::Mov {

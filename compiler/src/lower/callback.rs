@@ -77,11 +77,7 @@ impl Lower<'_> {
         });
         body(self, key, value);
         self.b.jump_to(next);
-        let result = self.b.vreg();
-        self.b.emit(Inst::Mov {
-            dst: result,
-            src: Operand::Imm(0),
-        });
+        let result = self.b.var(Operand::Imm(0));
         self.b.finish(Term::Jump(out), stop);
         self.b.emit(Inst::Mov {
             dst: result,

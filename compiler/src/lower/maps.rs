@@ -247,11 +247,7 @@ impl Lower<'_> {
     }
 
     fn read_int_value(&mut self, ptr: VReg, kind: &MapKind, ty: &Type) -> Val {
-        let out = self.b.vreg();
-        self.b.emit(Inst::Mov {
-            dst: out,
-            src: Operand::Imm(0),
-        });
+        let out = self.b.var(Operand::Imm(0));
         let (found, done) = (self.fresh_block(), self.fresh_block());
         self.b.branch(Cmp::Ne, ptr, Operand::Imm(0), found, done);
         let signed = !matches!(kind, MapKind::Count);

@@ -43,11 +43,7 @@ impl Lower<'_> {
             unreachable!("checked by caller")
         };
         let (na, nb) = (&(*na).min(limit), &(*nb).min(limit));
-        let result = self.b.vreg();
-        self.b.emit(Inst::Mov {
-            dst: result,
-            src: Operand::Imm(0),
-        });
+        let result = self.b.var(Operand::Imm(0));
         let (equal, done) = (self.fresh_block(), self.fresh_block());
         let n = (*na).min(*nb);
         for i in 0..n as i32 {
@@ -327,11 +323,7 @@ impl Lower<'_> {
             self.error("strlen() needs a string", arg.span, "not a string");
             return Val::zero();
         };
-        let result = self.b.vreg();
-        self.b.emit(Inst::Mov {
-            dst: result,
-            src: Operand::Imm(i64::from(size)),
-        });
+        let result = self.b.var(Operand::Imm(i64::from(size)));
         let done = self.fresh_block();
         for i in 0..size {
             let (found, next) = (self.fresh_block(), self.fresh_block());
@@ -368,11 +360,7 @@ impl Lower<'_> {
             self.error("strcontains() needs two strings", span, "in this call");
             return Val::zero();
         };
-        let result = self.b.vreg();
-        self.b.emit(Inst::Mov {
-            dst: result,
-            src: Operand::Imm(0),
-        });
+        let result = self.b.var(Operand::Imm(0));
         let (found, done) = (self.fresh_block(), self.fresh_block());
         let needle_len = literal.as_ref().map_or(nsize, |l| l.len() as u32);
         for i in 0..hsize {

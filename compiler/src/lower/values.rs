@@ -372,11 +372,7 @@ impl Lower<'_> {
         };
         let n = ty.size() as i64;
         let x = self.b.reg(x);
-        let out = self.b.vreg();
-        self.b.emit(Inst::Mov {
-            dst: out,
-            src: Operand::Imm(0),
-        });
+        let out = self.b.var(Operand::Imm(0));
         let byte = self.b.vreg();
         for i in 0..n {
             self.b.emit(Inst::Alu {
@@ -417,11 +413,7 @@ impl Lower<'_> {
         let now = self.b.call(helpers::KTIME_GET_NS, vec![]);
         let ptr = self.lookup_first(self.module.start_map);
         let (found, done) = (self.fresh_block(), self.fresh_block());
-        let start = self.b.vreg();
-        self.b.emit(Inst::Mov {
-            dst: start,
-            src: Operand::Imm(0),
-        });
+        let start = self.b.var(Operand::Imm(0));
         self.b.branch(Cmp::Ne, ptr, Operand::Imm(0), found, done);
         self.b.emit(Inst::Load {
             dst: start,
