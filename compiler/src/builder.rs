@@ -137,23 +137,33 @@ impl FnBuilder {
         }
     }
 
-    /// Copies `len` bytes (a multiple of 8) between 8-byte aligned locations.
+    /// Copies `len` bytes, 8 at a time where both locations are aligned for it.
     pub fn copy(&mut self, dst: Base, dst_off: i32, src: Base, src_off: i32, len: u32) {
-        for i in (0..len as i32).step_by(8) {
+        let mut done = 0;
+        while done < len {
+            let (to, from) = (dst_off + done as i32, src_off + done as i32);
+            let size = [8u8, 4, 2, 1]
+                .into_iter()
+                .find(|&s| {
+                    let s32 = i32::from(s);
+                    u32::from(s) <= len - done && to % s32 == 0 && from % s32 == 0
+                })
+                .unwrap_or(1);
             let tmp = self.vreg();
             self.emit(Inst::Load {
                 dst: tmp,
                 base: src,
-                offset: src_off + i,
-                size: 8,
+                offset: from,
+                size,
                 signed: false,
             });
             self.emit(Inst::Store {
                 base: dst,
-                offset: dst_off + i,
-                size: 8,
+                offset: to,
+                size,
                 value: Operand::Reg(tmp),
             });
+            done += u32::from(size);
         }
     }
 

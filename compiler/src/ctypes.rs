@@ -5,7 +5,7 @@
 //! Kernel BTF is opened on the first question that needs it, so a program that names
 //! no kernel type never reads it.
 
-use crate::btf::{CType, FuncSig, KernelTypes, Param};
+use crate::btf::{CType, FuncSig, IntEncoding, KernelTypes, Param};
 use crate::cdecl::{self, Decl, StructDecl};
 use crate::suggest::did_you_mean;
 use crate::types::{Origin, StructRef, Type};
@@ -186,6 +186,11 @@ impl TypeEnv {
 
     fn convert(&self, c: &CType, depth: usize) -> Result<Type, String> {
         Ok(match c {
+            CType::Int {
+                size: 1,
+                encoding: IntEncoding::Char,
+                ..
+            } => int_of(1, true),
             CType::Int { size, signed, .. } => match size {
                 1 | 2 | 4 | 8 => int_of(*size, *signed),
                 n => bytes(*n),
@@ -250,6 +255,32 @@ impl TypeEnv {
                 hint.unwrap_or_default()
             )
         })
+    }
+
+    /// Every member of struct `s` reachable by name, in order (members of anonymous
+    /// structs and unions included, at their offsets from `s`).
+    pub fn members(&self, s: &StructRef) -> Result<Vec<(String, Member)>, String> {
+        let id = match s.origin {
+            Origin::Script(i) => return Ok(self.script[i].members.clone()),
+            Origin::Btf(id) => id,
+        };
+        let btf = self.btf()?;
+        let agg = match btf.resolve(id).map_err(|e| e.to_string())? {
+            CType::Struct(a) | CType::Union(a) => a,
+            _ => return Err(format!("{} is not a struct", s.name)),
+        };
+        let fields = btf.fields(&agg).map_err(|e| e.to_string())?;
+        fields
+            .into_iter()
+            .map(|f| {
+                let member = Member {
+                    offset_bits: f.offset_bits,
+                    bits: f.bitfield_size,
+                    ty: self.from_btf(&f.ty)?,
+                };
+                Ok((f.name, member))
+            })
+            .collect()
     }
 
     fn btf_member(
@@ -398,7 +429,7 @@ mod tests {
         );
         assert_eq!(
             env.member(&task, "comm").unwrap().ty.to_string(),
-            "uint8[16]"
+            "int8[16]"
         );
     }
 

@@ -1,6 +1,7 @@
 //! The types of the language as the type checker sees them.
 
 use crate::btf::TypeId;
+use crate::ctypes::TypeEnv;
 use ebpfc_stdlib::meta;
 use std::fmt;
 
@@ -86,6 +87,18 @@ impl Type {
         signed: false,
     };
 
+    /// Whether this is C's `char` (a signed byte): arrays of it are strings, arrays of
+    /// `u8` are arrays.
+    pub fn is_char(&self) -> bool {
+        matches!(
+            self,
+            Type::Int {
+                size: 1,
+                signed: true
+            }
+        )
+    }
+
     pub fn is_int(&self) -> bool {
         matches!(self, Type::Int { .. })
     }
@@ -106,6 +119,18 @@ impl Type {
                 | Type::Mac
                 | Type::Tuple(_)
         )
+    }
+
+    /// Whether this is a C struct, union or array.
+    pub fn is_c_aggregate(&self) -> bool {
+        matches!(self, Type::Struct(_) | Type::Array { .. })
+    }
+
+    /// Whether a value of this type can be stored in a map, a tuple or an event.
+    pub fn is_storable(&self) -> bool {
+        matches!(self, Type::Int { .. } | Type::Str { .. })
+            || self.is_c_aggregate()
+            || self.is_formatted()
     }
 
     pub fn is_signed(&self) -> bool {
@@ -130,7 +155,7 @@ impl Type {
             | Type::Username
             | Type::Errno
             | Type::CgroupPath { .. }
-            | Type::Mac => self.to_meta().size(),
+            | Type::Mac => self.plain_meta().size(),
             Type::Args | Type::Void => 0,
         }
     }
@@ -165,8 +190,40 @@ impl Type {
         }
     }
 
-    /// The runtime's description of a stored value of this type.
-    pub fn to_meta(&self) -> meta::Ty {
+    /// The runtime's description of a stored value of this type; C structs and arrays
+    /// are laid out from the members `env` lists.
+    pub fn to_meta(&self, env: &TypeEnv) -> meta::Ty {
+        match self {
+            Type::Tuple(fields) => {
+                let (offsets, size) = tuple_layout(fields);
+                let fields = fields
+                    .iter()
+                    .zip(offsets)
+                    .map(|(ty, offset)| meta::Field {
+                        offset,
+                        ty: ty.to_meta(env),
+                    })
+                    .collect();
+                let names = record_names(self).unwrap_or_default();
+                meta::Ty::Tuple {
+                    fields,
+                    size,
+                    names,
+                }
+            }
+            Type::Named(_, ty) => ty.to_meta(env),
+            Type::Struct(s) => struct_meta(s, env),
+            Type::Array { elem, len } => meta::Ty::Array {
+                elem: Box::new(member_meta(elem, env)),
+                len: *len,
+                stride: elem.size(),
+            },
+            other => other.plain_meta(),
+        }
+    }
+
+    /// The runtime's description of a type that holds no tuple, struct or array.
+    fn plain_meta(&self) -> meta::Ty {
         match self {
             Type::Int { size, signed } => meta::Ty::Int {
                 size: *size,
@@ -186,31 +243,59 @@ impl Type {
             Type::Errno => meta::Ty::Errno,
             Type::CgroupPath { filter } => meta::Ty::CgroupPath { filter: *filter },
             Type::Mac => meta::Ty::Mac,
-            Type::Tuple(fields) => {
-                let (offsets, size) = tuple_layout(fields);
-                let fields = fields
-                    .iter()
-                    .zip(offsets)
-                    .map(|(ty, offset)| meta::Field {
-                        offset,
-                        ty: ty.to_meta(),
-                    })
-                    .collect();
-                let names = record_names(self).unwrap_or_default();
-                meta::Ty::Tuple {
-                    fields,
-                    size,
-                    names,
-                }
-            }
-            Type::Named(_, ty) => ty.to_meta(),
-            Type::Ptr { .. } | Type::Struct(_) | Type::Array { .. } | Type::Args | Type::Void => {
-                meta::Ty::Int {
-                    size: 8,
-                    signed: false,
-                }
-            }
+            _ => meta::Ty::Int {
+                size: 8,
+                signed: false,
+            },
         }
+    }
+}
+
+/// A struct copied from memory, member by member; a struct whose members cannot be
+/// listed is shown as its bytes.
+fn struct_meta(s: &StructRef, env: &TypeEnv) -> meta::Ty {
+    let Ok(members) = env.members(s) else {
+        return meta::Ty::Array {
+            elem: Box::new(meta::Ty::Int {
+                size: 1,
+                signed: false,
+            }),
+            len: s.size,
+            stride: 1,
+        };
+    };
+    let members = members
+        .into_iter()
+        .map(|(name, m)| meta::Member {
+            name,
+            offset: m.offset_bits / 8,
+            ty: member_meta(&m.ty, env),
+            bits: (m.bits != 0).then_some(meta::Bits {
+                shift: m.offset_bits % 8,
+                width: m.bits,
+            }),
+        })
+        .collect();
+    meta::Ty::Struct {
+        members,
+        size: s.size,
+    }
+}
+
+/// A member or element of a C value as printed: `char` arrays as strings, pointers as
+/// signed integers.
+fn member_meta(ty: &Type, env: &TypeEnv) -> meta::Ty {
+    match ty {
+        Type::Ptr { .. } => meta::Ty::Int {
+            size: 8,
+            signed: true,
+        },
+        Type::Array { elem, len } if elem.is_char() => meta::Ty::Str { size: *len },
+        Type::Int { .. } | Type::Struct(_) | Type::Array { .. } => ty.to_meta(env),
+        _ => meta::Ty::Int {
+            size: ty.size().clamp(1, 8) as u8,
+            signed: false,
+        },
     }
 }
 

@@ -282,6 +282,34 @@ pub enum Ty {
     CgroupPath { filter: u32 },
     /// `macaddr(mac)`: six bytes at 0; 8 bytes. Printed as `AA:BB:CC:DD:EE:FF`.
     Mac,
+    /// A C struct or union copied from memory: its members in order (a union's all at
+    /// offset 0). Printed `{ .a = 1, .b = 2 }`, in keys `{.a=1,.b=2}`; `char` arrays
+    /// print as strings and pointers as signed decimals.
+    Struct { members: Vec<Member>, size: u32 },
+    /// A C array copied from memory: `len` elements `stride` bytes apart. Printed
+    /// `[1,2,3]`.
+    Array {
+        elem: Box<Ty>,
+        len: u32,
+        stride: u32,
+    },
+}
+
+/// A member of a C struct: its value at byte `offset`, or a bitfield there.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Member {
+    pub name: String,
+    pub offset: u32,
+    pub ty: Ty,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bits: Option<Bits>,
+}
+
+/// A bitfield: `width` bits starting `shift` bits after its member's byte offset.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bits {
+    pub shift: u32,
+    pub width: u32,
 }
 
 /// How the frames of a stack are printed (`kstack(perf)`, ...).
@@ -409,6 +437,8 @@ impl Ty {
             Ty::Stack { .. } | Ty::Sym { .. } => 16,
             Ty::Time { .. } | Ty::Username => 8,
             Ty::Errno | Ty::CgroupPath { .. } | Ty::Mac => 8,
+            Ty::Struct { size, .. } => *size,
+            Ty::Array { len, stride, .. } => len.saturating_mul(*stride),
         }
     }
 }

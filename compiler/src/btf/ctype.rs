@@ -37,7 +37,8 @@ impl TypeId {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum IntEncoding {
     Plain,
-    /// A character type (`char`, `signed char`, `unsigned char`).
+    /// `char` or `signed char`: arrays of it are strings (`unsigned char`, as `u8`, is
+    /// a plain integer).
     Char,
     Bool,
 }

@@ -10,7 +10,7 @@ use super::{Budget, KernelTypes, MAX_DEPTH};
 const INT_SIGNED: u32 = 1;
 const INT_CHAR: u32 = 2;
 const INT_BOOL: u32 = 4;
-const CHAR_NAMES: [&str; 3] = ["char", "signed char", "unsigned char"];
+const CHAR_NAMES: [&str; 2] = ["char", "signed char"];
 
 impl KernelTypes {
     /// `t` with typedefs, qualifiers and type tags peeled off.

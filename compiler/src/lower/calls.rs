@@ -285,7 +285,7 @@ impl Lower<'_> {
             .zip(&offsets[1..])
             .map(|(ty, off)| meta::Field {
                 offset: *off,
-                ty: ty.to_meta(),
+                ty: ty.to_meta(&self.module.types),
             })
             .collect();
         self.module.formats.push(meta::Format {

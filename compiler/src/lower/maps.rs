@@ -176,6 +176,11 @@ impl Lower<'_> {
                 self.b.copy(base, offset, Base::Slot(*src), 0, to.size());
             }
             (Val::Bytes(src, from), to) => self.store_converted(base, offset, (*src, 0), from, to),
+            (Val::Mem { addr, ty, user }, _) => {
+                self.b.zero(base, offset, ty.size());
+                let size = Operand::Imm(i64::from(ty.size()));
+                self.read_into((base, offset), size, *addr, *user);
+            }
             _ => {}
         }
     }
@@ -184,7 +189,7 @@ impl Lower<'_> {
     pub(super) fn assign_map(&mut self, name: &str, keys: &[Expr], value: Val, span: Span) {
         let (key, vals) = self.key_vals(keys);
         let vty = value.ty().widened();
-        if !matches!(vty, Type::Int { .. } | Type::Str { .. }) && !vty.is_formatted() {
+        if !vty.is_storable() {
             self.error(
                 format!("cannot store {} in a map", describe(&vty)),
                 span,
@@ -241,7 +246,9 @@ impl Lower<'_> {
         );
         match (&sig.kind, &sig.value) {
             (MapKind::Value, Type::Str { size }) => self.read_str_value(ptr, *size),
-            (MapKind::Value, ty) if ty.is_formatted() => self.read_bytes_value(ptr, ty.clone()),
+            (MapKind::Value, ty) if ty.is_formatted() || ty.is_c_aggregate() => {
+                self.read_bytes_value(ptr, ty.clone())
+            }
             (kind, ty) => self.read_int_value(ptr, kind, ty),
         }
     }
@@ -283,7 +290,8 @@ impl Lower<'_> {
         Val::Scalar(Operand::Reg(out), ty)
     }
 
-    /// Copies a formatted value (inet, buffer, stack, symbol) out of a map value.
+    /// Copies a formatted value (inet, buffer, stack, symbol) or a C struct or array out
+    /// of a map value.
     fn read_bytes_value(&mut self, ptr: VReg, ty: Type) -> Val {
         let slot = self.b.slot(ty.size());
         let len = self.b.slot_size(slot);

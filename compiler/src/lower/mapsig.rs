@@ -1,6 +1,7 @@
 //! A map's signature: what the program does with it (kind, key and value types), and
 //! the BPF map definition and runtime description that follow from it.
 
+use crate::ctypes::TypeEnv;
 use crate::ir::{MapDef, MapId};
 use crate::types::Type;
 use ebpfc_parser::span::Span;
@@ -87,9 +88,9 @@ impl MapSig {
         }
     }
 
-    pub fn info(&self) -> meta::MapInfo {
+    pub fn info(&self, env: &TypeEnv) -> meta::MapInfo {
         let value = match self.kind {
-            MapKind::Value => self.value.to_meta(),
+            MapKind::Value => self.value.to_meta(env),
             _ => meta::Ty::Int {
                 size: 8,
                 signed: true,
@@ -99,7 +100,7 @@ impl MapSig {
             name: self.name.clone(),
             elf_name: self.elf_name(),
             kind: self.kind.clone(),
-            key: self.key.as_ref().map(Type::to_meta),
+            key: self.key.as_ref().map(|k| k.to_meta(env)),
             key_size: self.user_key_size(),
             value,
             per_cpu: self.per_cpu(),

@@ -21,6 +21,13 @@ impl Lower<'_> {
             Val::Bytes(slot, Type::Tuple(fields)) if !arrow => {
                 self.record_field(slot, &fields, field)
             }
+            Val::Bytes(slot, Type::Struct(s)) => {
+                if arrow {
+                    let msg = format!("{} is not a pointer: use '.{name}'", s.name);
+                    self.error(msg, span, "'->' on a struct");
+                }
+                self.slot_member(slot, &s, field)
+            }
             Val::Scalar(addr, Type::Ptr { pointee, user }) => match *pointee {
                 Type::Struct(s) if arrow => self.read_member(addr, &s, user, name, span),
                 Type::Struct(s) => {
@@ -85,7 +92,8 @@ impl Lower<'_> {
     }
 
     /// The value of type `ty` at `addr + offset`: integers and pointers are read,
-    /// `char` arrays become strings, structs and other arrays stay in memory.
+    /// `char` arrays become strings, structs and other arrays (`u8` ones too) stay in
+    /// memory.
     pub(super) fn load_at(
         &mut self,
         addr: Operand,
@@ -108,9 +116,7 @@ impl Lower<'_> {
                 };
                 Val::Scalar(Operand::Reg(r), ty)
             }
-            Type::Array { elem, len } if matches!(**elem, Type::Int { size: 1, .. }) => {
-                self.read_bytes(at, *len, user)
-            }
+            Type::Array { elem, len } if elem.is_char() => self.read_bytes(at, *len, user),
             Type::Struct(_) | Type::Array { .. } => Val::Mem {
                 addr: at,
                 ty: ty.clone(),
@@ -196,27 +202,34 @@ impl Lower<'_> {
         ty: &Type,
         user: bool,
     ) -> Val {
-        let shift = offset_bits % 8;
-        let span = (shift + bits).div_ceil(8);
-        let size = [1u8, 2, 4, 8]
-            .into_iter()
-            .find(|s| u32::from(*s) >= span)
-            .unwrap_or(8);
+        let size = bitfield_load_size(offset_bits, bits);
         let at = self.offset(addr, i64::from(offset_bits / 8));
         let raw = self.read_scalar(at, size, false, user);
+        self.extract_bits(raw, offset_bits % 8, bits, ty)
+    }
+
+    /// The `bits` bits from bit `shift` of `raw`, sign-extended when `ty` is signed.
+    pub(super) fn extract_bits(&mut self, raw: VReg, shift: u32, bits: u32, ty: &Type) -> Val {
+        // Shift the field to the top, then back down: arithmetically when it is signed.
+        let width = bits.clamp(1, 64 - shift);
+        let top = i64::from(64 - shift - width);
+        let down = if ty.is_signed() {
+            AluOp::AShr
+        } else {
+            AluOp::LShr
+        };
         let dst = self.b.vreg();
         self.b.emit(Inst::Alu {
             dst,
-            op: AluOp::LShr,
+            op: AluOp::Shl,
             lhs: raw,
-            rhs: Operand::Imm(i64::from(shift)),
+            rhs: Operand::Imm(top),
         });
-        let mask = if bits >= 64 { -1 } else { (1i64 << bits) - 1 };
         self.b.emit(Inst::Alu {
             dst,
-            op: AluOp::And,
+            op: down,
             lhs: dst,
-            rhs: Operand::Imm(mask),
+            rhs: Operand::Imm(i64::from(64 - width)),
         });
         let ty = if ty.is_int() { ty.clone() } else { Type::U64 };
         Val::Scalar(Operand::Reg(dst), ty)
@@ -235,6 +248,9 @@ impl Lower<'_> {
             } => (addr, *elem, user),
             Val::Scalar(addr, Type::Ptr { pointee, user }) => (addr, *pointee, user),
             Val::Str(slot, size) => return self.string_byte(slot, size, index),
+            Val::Bytes(slot, Type::Array { elem, len }) => {
+                return self.slot_element(slot, &elem, len, index)
+            }
             other => {
                 let msg = format!("{} cannot be indexed", other.ty());
                 self.error(msg, base.span, "not an array or pointer");
@@ -537,6 +553,15 @@ impl Lower<'_> {
         let offset = found.offset + i as u32 * elem.size();
         Some(self.load_field(offset, &FieldType::Scalar(elem.clone())))
     }
+}
+
+/// The bytes (1, 2, 4 or 8) to load for a bitfield of `bits` bits at bit `offset_bits`.
+pub(super) fn bitfield_load_size(offset_bits: u32, bits: u32) -> u8 {
+    let span = (offset_bits % 8 + bits).div_ceil(8);
+    [1u8, 2, 4, 8]
+        .into_iter()
+        .find(|s| u32::from(*s) >= span)
+        .unwrap_or(8)
 }
 
 /// `ty` with its outermost pointer marked as pointing into user memory (or not).

@@ -13,6 +13,7 @@ mod builtins;
 mod callback;
 mod calls;
 mod capture;
+mod cvalues;
 mod expr;
 mod inline;
 mod loops;
@@ -297,7 +298,7 @@ pub fn map_defs(state: &ModuleState) -> (Vec<MapDef>, Vec<meta::MapInfo>) {
     let mut infos = Vec::new();
     for sig in state.maps.values() {
         defs.push(sig.def());
-        infos.push(sig.info());
+        infos.push(sig.info(&state.types));
     }
     (defs, infos)
 }

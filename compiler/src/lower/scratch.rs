@@ -188,7 +188,7 @@ impl Lower<'_> {
             end = offset + ty.size();
             fields.push(Field {
                 offset,
-                ty: ty.to_meta(),
+                ty: ty.to_meta(&self.module.types),
             });
             vals.push(v);
         }

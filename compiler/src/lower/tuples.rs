@@ -98,7 +98,7 @@ impl Lower<'_> {
     pub(super) fn tuple(&mut self, elems: &[Expr]) -> Val {
         let vals: Vec<Val> = elems.iter().map(|e| self.expr(e)).collect();
         for (v, e) in vals.iter().zip(elems) {
-            if matches!(v, Val::Void | Val::Args | Val::Mem { .. }) {
+            if !v.ty().is_storable() && !matches!(v.ty(), Type::Ptr { .. }) {
                 let msg = format!("a tuple cannot hold {}", v.ty());
                 self.error(msg, e.span, "not a value");
                 return Val::zero();
@@ -159,18 +159,15 @@ impl Lower<'_> {
                 let size = other.size();
                 let own = self.b.slot(size);
                 let len = self.b.slot_size(own);
-                self.b.copy(
-                    Base::Slot(own),
-                    0,
-                    Base::Slot(slot),
-                    offset,
-                    size.div_ceil(8) * 8,
-                );
-                self.b.zero(
-                    Base::Slot(own),
-                    (size.div_ceil(8) * 8) as i32,
-                    len - size.div_ceil(8) * 8,
-                );
+                // Whole words from an aligned field stay inside the tuple's slot.
+                let copied = if offset % 8 == 0 {
+                    size.div_ceil(8) * 8
+                } else {
+                    size
+                };
+                self.b
+                    .copy(Base::Slot(own), 0, Base::Slot(slot), offset, copied);
+                self.b.zero(Base::Slot(own), copied as i32, len - copied);
                 match other {
                     Type::Str { size } => Val::Str(own, size),
                     other => Val::Bytes(own, other),
@@ -189,19 +186,25 @@ impl Lower<'_> {
             );
             return;
         };
-        let val = self.expr(arg);
-        let template = match val.ty() {
-            Type::Int { signed: true, .. } => "%ld\n",
-            Type::Int { .. } | Type::Ptr { .. } => "%lu\n",
-            Type::Void | Type::Args | Type::Struct(_) | Type::Array { .. } => {
-                let msg = format!("print() cannot print {}", val.ty());
-                self.error(msg, arg.span, "no printable value");
-                return;
-            }
-            _ => "%s\n",
-        };
-        self.printf_vals(template.to_string(), &[val], false);
-        if let Some(format) = self.module.formats.last_mut() {
+        let index = self.module.formats.len();
+        if self.module.big_records.contains(&index) {
+            // Only strings, structs and other formatted values are that big.
+            self.printf_in_scratch("%s\n", arg, args, false);
+        } else {
+            let val = self.expr(arg);
+            let template = match val.ty() {
+                Type::Int { signed: true, .. } => "%ld\n",
+                Type::Int { .. } | Type::Ptr { .. } => "%lu\n",
+                Type::Void | Type::Args => {
+                    let msg = format!("print() cannot print {}", val.ty());
+                    self.error(msg, arg.span, "no printable value");
+                    return;
+                }
+                _ => "%s\n",
+            };
+            self.printf_vals(template.to_string(), &[val], false);
+        }
+        if let Some(format) = self.module.formats.get_mut(index) {
             format.value = true;
         }
     }

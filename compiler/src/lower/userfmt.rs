@@ -98,7 +98,12 @@ impl Lower<'_> {
                 return Val::Void;
             }
         };
-        self.read_into((slot, 0), Operand::Imm(i64::from(MAC_LEN)), addr, user);
+        self.read_into(
+            (Base::Slot(slot), 0),
+            Operand::Imm(i64::from(MAC_LEN)),
+            addr,
+            user,
+        );
         Val::Bytes(slot, Type::Mac)
     }
 }

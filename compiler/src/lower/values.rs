@@ -105,6 +105,20 @@ impl Lower<'_> {
                     10
                 }
             }
+            Val::Mem { addr, ty, user } if matches!(ty.size(), 4 | 16) => {
+                let size = ty.size();
+                self.read_into(
+                    (Base::Slot(slot), 8),
+                    Operand::Imm(i64::from(size)),
+                    *addr,
+                    *user,
+                );
+                if size == 4 {
+                    2
+                } else {
+                    10
+                }
+            }
             other => {
                 let msg = format!(
                     "ntop() needs an integer or a 4 or 16 byte array, found {}",
@@ -180,11 +194,13 @@ impl Lower<'_> {
                 let n = size.min(from).div_ceil(8) * 8;
                 self.b.copy(Base::Slot(slot), 8, Base::Slot(src), 0, n);
             }
-            Val::Scalar(ptr, Type::Ptr { user, .. }) => self.read_into((slot, 8), len, ptr, user),
-            Val::Mem { addr, user, .. } => self.read_into((slot, 8), len, addr, user),
+            Val::Scalar(ptr, Type::Ptr { user, .. }) => {
+                self.read_into((Base::Slot(slot), 8), len, ptr, user)
+            }
+            Val::Mem { addr, user, .. } => self.read_into((Base::Slot(slot), 8), len, addr, user),
             Val::Scalar(ptr, _) => {
                 let user = self.user_pointers();
-                self.read_into((slot, 8), len, ptr, user);
+                self.read_into((Base::Slot(slot), 8), len, ptr, user);
             }
             other => {
                 let msg = format!("buf() needs a pointer or an array, found {}", other.ty());
@@ -208,16 +224,21 @@ impl Lower<'_> {
         r
     }
 
-    /// Reads `len` bytes at `ptr` (user or kernel memory) into `slot` at `offset`.
+    /// Reads `len` bytes at `ptr` (user or kernel memory) to `base + offset`; the bytes
+    /// are zeros when the memory cannot be read.
     pub(super) fn read_into(
         &mut self,
-        (slot, offset): (SlotId, i32),
+        (base, offset): (Base, i32),
         len: Operand,
         ptr: Operand,
         user: bool,
     ) {
+        let dst = match base {
+            Base::Slot(slot) => Arg::Slot(slot, offset),
+            Base::Reg(r) => Arg::Val(self.offset(Operand::Reg(r), i64::from(offset))),
+        };
         let helper = self.probe_read(user);
-        let args = vec![Arg::Slot(slot, offset), Arg::Val(len), Arg::Val(ptr)];
+        let args = vec![dst, Arg::Val(len), Arg::Val(ptr)];
         self.b.call(helper, args);
     }
 

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use ebpfc_stdlib::meta::{MapInfo, MapKind, Ty};
 
+use super::cvalue;
 use super::hist;
 use super::resolve;
 use super::symbols::Symbols;
@@ -26,6 +27,10 @@ pub(super) enum Datum {
     Buf(Vec<u8>),
     /// The frames of a stack; `None` when no stack was taken (printed as nothing).
     Stack(Option<resolve::Frames>),
+    /// A C struct's members with their names.
+    Struct(Vec<(String, Datum)>),
+    /// A C array's elements.
+    Array(Vec<Datum>),
 }
 
 /// A map value with all CPUs combined.
@@ -70,7 +75,7 @@ pub(super) fn read_i64(bytes: &[u8], offset: usize) -> i64 {
 }
 
 /// Sign-extends the low `size` bytes of `raw`.
-fn sign_extend(raw: u64, size: usize) -> i64 {
+pub(super) fn sign_extend(raw: u64, size: usize) -> i64 {
     match size {
         1 => i64::from(raw as u8 as i8),
         2 => i64::from(raw as u16 as i16),
@@ -137,6 +142,12 @@ impl Datum {
                 let text = syms.time(*format, ns);
                 Datum::Str(text.unwrap_or_else(|| ns.to_string().into_bytes()))
             }
+            Ty::Struct { members, .. } => cvalue::members(members, bytes, offset, rule, syms),
+            Ty::Array { elem, len, stride } => {
+                let at = |i: u32| offset + (i * stride) as usize;
+                let items = (0..*len).map(|i| Datum::decode(elem, bytes, at(i), rule, syms));
+                Datum::Array(items.collect())
+            }
         }
     }
 
@@ -149,7 +160,9 @@ impl Datum {
             | Datum::Tuple(_)
             | Datum::Record(_)
             | Datum::Buf(_)
-            | Datum::Stack(_) => None,
+            | Datum::Stack(_)
+            | Datum::Struct(_)
+            | Datum::Array(_) => None,
         }
     }
 }
@@ -170,7 +183,9 @@ impl Datum {
             | Datum::Tuple(_)
             | Datum::Record(_)
             | Datum::Buf(_)
-            | Datum::Stack(_) => self.clone(),
+            | Datum::Stack(_)
+            | Datum::Struct(_)
+            | Datum::Array(_) => self.clone(),
         }
     }
 }

@@ -6,6 +6,7 @@
 //! is asked of the caller's [`Symbols`].
 
 mod cformat;
+mod cvalue;
 mod decode;
 mod hist;
 mod json;

@@ -17,8 +17,9 @@
 use ebpfc_stdlib::meta::Format;
 
 use super::cformat::{self, Arg};
+use super::cvalue::Place;
 use super::decode::{Datum, IntRule};
-use super::resolve::{hex_buffer, HexMode, VALUE_INDENT};
+use super::resolve::{hex_buffer, HexMode};
 use super::symbols::Symbols;
 
 /// The single argument of a `print(value)` event.
@@ -101,9 +102,13 @@ fn argument(datum: &Datum, mode: HexMode) -> Arg {
         Datum::Unsigned(v) => Arg::Int(*v),
         Datum::Str(s) => Arg::Str(s.clone()),
         Datum::Buf(data) => Arg::Str(hex_buffer(data, mode)),
-        Datum::Tuple(_) | Datum::Record(_) | Datum::Stack(_) => {
+        Datum::Tuple(_)
+        | Datum::Record(_)
+        | Datum::Stack(_)
+        | Datum::Struct(_)
+        | Datum::Array(_) => {
             let mut text = Vec::new();
-            datum.text_bytes(VALUE_INDENT, &mut text);
+            datum.text_bytes(Place::Value, &mut text);
             Arg::Str(text)
         }
     }

@@ -65,7 +65,13 @@ fn field_order(ty: &Ty, a: &[u8], b: &[u8], offset: usize) -> Ordering {
         Ty::Tuple { fields, .. } => fields.iter().fold(Ordering::Equal, |acc, f| {
             acc.then_with(|| field_order(&f.ty, a, b, offset + f.offset as usize))
         }),
-        Ty::Inet | Ty::Buf { .. } | Ty::Stack { .. } | Ty::Sym { .. } | Ty::Mac => {
+        Ty::Inet
+        | Ty::Buf { .. }
+        | Ty::Stack { .. }
+        | Ty::Sym { .. }
+        | Ty::Mac
+        | Ty::Struct { .. }
+        | Ty::Array { .. } => {
             let size = ty.size() as usize;
             field_bytes(a, offset, size).cmp(field_bytes(b, offset, size))
         }

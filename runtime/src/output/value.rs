@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 
 use ebpfc_stdlib::meta::MapInfo;
 
+use super::cvalue::{self, Place};
 use super::decode::{Datum, IntRule};
 use super::resolve::{self, HexMode, KEY_INDENT, VALUE_INDENT};
 use super::symbols::Symbols;
@@ -15,13 +16,17 @@ impl Datum {
     /// Text form of a value: strings raw, tuples as `(a, b)`.
     pub(super) fn text(&self, out: &mut String) {
         let mut bytes = Vec::new();
-        self.text_bytes(VALUE_INDENT, &mut bytes);
+        self.text_bytes(Place::Value, &mut bytes);
         out.push_str(&String::from_utf8_lossy(&bytes));
     }
 
     /// Text form as bytes, keeping strings exactly as stored; stack frames are indented
-    /// by `indent` spaces.
-    pub(super) fn text_bytes(&self, indent: usize, out: &mut Vec<u8>) {
+    /// as `place` says ([`KEY_INDENT`], [`VALUE_INDENT`]).
+    pub(super) fn text_bytes(&self, place: Place, out: &mut Vec<u8>) {
+        let indent = match place {
+            Place::Key => KEY_INDENT,
+            Place::Value => VALUE_INDENT,
+        };
         match self {
             Datum::Signed(v) => out.extend_from_slice(v.to_string().as_bytes()),
             Datum::Unsigned(v) => out.extend_from_slice(v.to_string().as_bytes()),
@@ -34,10 +39,12 @@ impl Datum {
                     if i > 0 {
                         out.extend_from_slice(b", ");
                     }
-                    item.text_bytes(indent, out);
+                    item.text_bytes(place, out);
                 }
                 out.push(b')');
             }
+            Datum::Struct(fields) => cvalue::struct_text(fields, place, out),
+            Datum::Array(items) => cvalue::array_text(items, place, out),
             Datum::Record(fields) => {
                 out.push(b'(');
                 for (i, (name, item)) in fields.iter().enumerate() {
@@ -46,7 +53,7 @@ impl Datum {
                     }
                     out.extend_from_slice(name.as_bytes());
                     out.extend_from_slice(b" = ");
-                    item.text_bytes(indent, out);
+                    item.text_bytes(place, out);
                 }
                 out.push(b')');
             }
@@ -59,7 +66,7 @@ impl Datum {
         match self {
             Datum::Str(_) | Datum::Buf(_) | Datum::Stack(_) => {
                 let mut bytes = Vec::new();
-                self.text_bytes(VALUE_INDENT, &mut bytes);
+                self.text_bytes(Place::Value, &mut bytes);
                 out.push('"');
                 json_escape(&bytes, out);
                 out.push('"');
@@ -79,6 +86,8 @@ impl Datum {
                 });
                 out.push('}');
             }
+            Datum::Struct(fields) => cvalue::struct_json(fields, out),
+            Datum::Array(items) => cvalue::array_json(items, out),
             Datum::Signed(_) | Datum::Unsigned(_) => self.text(out),
         }
     }
@@ -132,7 +141,7 @@ fn joined_key(info: &MapInfo, key: &[u8], sep: &[u8], syms: &dyn Symbols) -> Vec
         if i > 0 {
             out.extend_from_slice(sep);
         }
-        field.text_bytes(KEY_INDENT, &mut out);
+        field.text_bytes(Place::Key, &mut out);
     }
     out
 }

@@ -11,6 +11,7 @@ mod maps;
 mod print;
 mod printf;
 mod stacks;
+mod structs;
 mod units;
 mod values;
 
