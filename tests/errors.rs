@@ -92,3 +92,15 @@ fn string_sizes_are_checked() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("BPFTRACE_STRLEN must be a number of bytes, not 'lots'"));
 }
+
+#[test]
+fn path_needs_a_struct_path_the_kernel_can_resolve() {
+    assert_diagnostic(
+        "kprobe:vfs_open { printf(\"%s\\n\", path(arg0)); }",
+        "path() can only be used in fentry, fexit, iter probes",
+    );
+    assert_diagnostic(
+        "iter:task_file { printf(\"%s\\n\", path(ctx->file)); }",
+        "path() needs a struct path reached from a function argument",
+    );
+}

@@ -78,6 +78,15 @@ const EXPECTED: &[(&str, &[&str], &[&str])] = &[
             "[ebpfc-tracer  ] [  ebpfc-tracer]\n",
         ],
     ),
+    (
+        "struct_values.bt",
+        &[],
+        &[
+            "open files of ebpfcexample: ",
+            "{ .rlim_cur = ",
+            "@limits[{.rlim_cur=",
+        ],
+    ),
     ("switch_hist.bt", &[], &["@pids: \n[", "@prev["]),
     ("syscall_latency.bt", &[], &["@usecs: \n["]),
     ("syscall_latency_by_id.bt", &[], &["@usecs["]),

@@ -446,3 +446,21 @@ fn max_strlen_sizes_the_strings_str_reads() {
     });
     assert_eq!(out, "/etc/ho|/et|\n\n\n@armed: 1\n");
 }
+
+#[test]
+fn path_names_the_files_an_iterator_finds() {
+    if !kernel_available("path_names_the_files_an_iterator_finds") {
+        return;
+    }
+    use std::os::fd::AsRawFd;
+    let name = format!("/tmp/ebpfc-path-{}", std::process::id());
+    let file = std::fs::File::create(&name).unwrap();
+    let (pid, fd) = (std::process::id().to_string(), file.as_raw_fd().to_string());
+    let out = run(
+        &[],
+        &format!("iter:task_file /ctx->task->tgid == {pid} && ctx->fd == {fd}/ {{ printf(\"%s\\n\", path(ctx->file->f_path)); }}"),
+    );
+    drop(file);
+    std::fs::remove_file(&name).unwrap();
+    assert_eq!(out, format!("{name}\n\n\n"));
+}

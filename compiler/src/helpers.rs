@@ -23,4 +23,5 @@ pub const PROBE_READ_USER_STR: Helper = (114, "probe_read_user_str");
 pub const PROBE_READ_KERNEL_STR: Helper = (115, "probe_read_kernel_str");
 pub const JIFFIES64: Helper = (118, "jiffies64");
 pub const RINGBUF_OUTPUT: Helper = (130, "ringbuf_output");
+pub const D_PATH: Helper = (147, "d_path");
 pub const FOR_EACH_MAP_ELEM: Helper = (164, "for_each_map_elem");

@@ -208,6 +208,9 @@ pub const FUNCTIONS: &[Function] = &[
     f("cgroup_path", 1, 2, Value),
     f("strerror", 1, 1, Value),
     f("macaddr", 1, 1, Value).calls(READ),
+    f("path", 1, 1, Value)
+        .only_in(&["fentry", "fexit", "iter"])
+        .calls(&["d_path"]),
     f("reg", 1, 1, Value).only_in(REGISTERS),
     f("uptr", 1, 1, Value),
     f("kptr", 1, 1, Value),

@@ -47,6 +47,10 @@ const SAMPLES: &[(&str, &str)] = &[
         "macaddr",
         "tracepoint:syscalls:sys_enter_openat { @ = macaddr(((struct ethhdr *)args->filename)->h_dest); }",
     ),
+    (
+        "path",
+        "iter:task_file { @[path(ctx->file->f_path)] = count(); }",
+    ),
     ("reg", r#"profile:hz:99 { @ = reg("ip"); }"#),
     (
         "uptr",

@@ -49,6 +49,7 @@ impl Lower<'_> {
             "uptr" | "kptr" => self.address_space(name == "uptr", args, span),
             "strftime" => self.strftime(args, span),
             "cgroupid" => self.cgroupid(args, span),
+            "path" => self.path_call(args, span),
             _ if catalogue::function(name)
                 .is_some_and(|f| f.kind == catalogue::Kind::Aggregation) =>
             {

@@ -14,6 +14,7 @@ mod callback;
 mod calls;
 mod capture;
 mod cvalues;
+mod dpath;
 mod expr;
 mod inline;
 mod loops;
