@@ -63,7 +63,7 @@ impl Lower<'_> {
 
     /// The value of type `ty` at `offset` in `slot`: integers and pointers loaded,
     /// strings, structs and arrays copied to a slot of their own.
-    fn slot_value(&mut self, slot: SlotId, offset: i32, ty: &Type) -> Val {
+    pub(super) fn slot_value(&mut self, slot: SlotId, offset: i32, ty: &Type) -> Val {
         let (size, signed) = match ty {
             Type::Int { size, signed } => (*size, *signed),
             Type::Ptr { .. } => (8, false),

@@ -3,7 +3,7 @@
 //! whose fields have names, read back with `r.x`), and `print(value)`.
 
 use super::{Lower, Val};
-use crate::ir::{Base, Inst, Operand, SlotId};
+use crate::ir::{Base, SlotId};
 use crate::types::{tuple_layout, Type};
 use ebpfc_parser::ast::{Expr, Spanned};
 use ebpfc_parser::span::Span;
@@ -144,17 +144,7 @@ impl Lower<'_> {
         };
         let offset = tuple_layout(fields).0[index] as i32;
         match ty {
-            Type::Int { size, signed } => {
-                let dst = self.b.vreg();
-                self.b.emit(Inst::Load {
-                    dst,
-                    base: Base::Slot(slot),
-                    offset,
-                    size,
-                    signed,
-                });
-                Val::Scalar(Operand::Reg(dst), ty)
-            }
+            Type::Int { .. } => self.slot_value(slot, offset, &ty),
             other => {
                 let size = other.size();
                 let own = self.b.slot(size);

@@ -6,6 +6,7 @@ use ebpfc_stdlib::meta::{Bits, Member, Ty};
 
 use super::decode::{read_u64, sign_extend, Datum, IntRule};
 use super::symbols::Symbols;
+use super::value::{join, join_bytes, json_fields};
 
 /// Where a value is printed: map keys print structs compactly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,54 +60,33 @@ pub(super) fn struct_text(fields: &[(String, Datum)], place: Place, out: &mut Ve
         Place::Value => (b"{ ", b", ", b" = ", b" }"),
     };
     out.extend_from_slice(open);
-    for (i, (name, value)) in fields.iter().enumerate() {
-        if i > 0 {
-            out.extend_from_slice(sep);
-        }
+    join_bytes(out, fields, sep, |(name, value), out| {
         out.push(b'.');
         out.extend_from_slice(name.as_bytes());
         out.extend_from_slice(assign);
         value.text_bytes(place, out);
-    }
+    });
     out.extend_from_slice(close);
 }
 
 /// Text of an array's elements: `[1,2,3]`.
 pub(super) fn array_text(items: &[Datum], place: Place, out: &mut Vec<u8>) {
     out.push(b'[');
-    for (i, item) in items.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        item.text_bytes(place, out);
-    }
+    join_bytes(out, items, b",", |item, out| item.text_bytes(place, out));
     out.push(b']');
 }
 
 /// JSON of a struct's members: `{ "a": 1, "b": 2 }`.
 pub(super) fn struct_json(fields: &[(String, Datum)], out: &mut String) {
     out.push_str("{ ");
-    for (i, (name, value)) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push_str(", ");
-        }
-        out.push('"');
-        super::value::json_escape(name.as_bytes(), out);
-        out.push_str("\": ");
-        value.json(out);
-    }
+    json_fields(fields, out);
     out.push_str(" }");
 }
 
 /// JSON of an array's elements: `[1,2,3]`.
 pub(super) fn array_json(items: &[Datum], out: &mut String) {
     out.push('[');
-    for (i, item) in items.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        item.json(out);
-    }
+    join(out, items, ",", Datum::json);
     out.push(']');
 }
 

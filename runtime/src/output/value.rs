@@ -35,26 +35,18 @@ impl Datum {
             Datum::Stack(frames) => resolve::stack_text(frames.as_ref(), indent, out),
             Datum::Tuple(items) => {
                 out.push(b'(');
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.extend_from_slice(b", ");
-                    }
-                    item.text_bytes(place, out);
-                }
+                join_bytes(out, items, b", ", |item, out| item.text_bytes(place, out));
                 out.push(b')');
             }
             Datum::Struct(fields) => cvalue::struct_text(fields, place, out),
             Datum::Array(items) => cvalue::array_text(items, place, out),
             Datum::Record(fields) => {
                 out.push(b'(');
-                for (i, (name, item)) in fields.iter().enumerate() {
-                    if i > 0 {
-                        out.extend_from_slice(b", ");
-                    }
+                join_bytes(out, fields, b", ", |(name, item), out| {
                     out.extend_from_slice(name.as_bytes());
                     out.extend_from_slice(b" = ");
                     item.text_bytes(place, out);
-                }
+                });
                 out.push(b')');
             }
         }
@@ -78,12 +70,7 @@ impl Datum {
             }
             Datum::Record(fields) => {
                 out.push('{');
-                join(out, fields, ", ", |(name, item), out| {
-                    out.push('"');
-                    json_escape(name.as_bytes(), out);
-                    out.push_str("\": ");
-                    item.json(out);
-                });
+                json_fields(fields, out);
                 out.push('}');
             }
             Datum::Struct(fields) => cvalue::struct_json(fields, out),
@@ -94,10 +81,35 @@ impl Datum {
 }
 
 /// Writes `items` separated by `sep`.
-fn join<T>(out: &mut String, items: &[T], sep: &str, each: fn(&T, &mut String)) {
+pub(super) fn join<T>(out: &mut String, items: &[T], sep: &str, each: impl Fn(&T, &mut String)) {
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
             out.push_str(sep);
+        }
+        each(item, out);
+    }
+}
+
+/// Named fields in JSON: `"a": 1, "b": 2`.
+pub(super) fn json_fields(fields: &[(String, Datum)], out: &mut String) {
+    join(out, fields, ", ", |(name, item), out| {
+        out.push('"');
+        json_escape(name.as_bytes(), out);
+        out.push_str("\": ");
+        item.json(out);
+    });
+}
+
+/// Writes `items` as bytes, separated by `sep`.
+pub(super) fn join_bytes<T>(
+    out: &mut Vec<u8>,
+    items: &[T],
+    sep: &[u8],
+    each: impl Fn(&T, &mut Vec<u8>),
+) {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(sep);
         }
         each(item, out);
     }
