@@ -122,11 +122,7 @@ impl FnBuilder {
         let mut done = 0;
         while done < len {
             let at = offset + done as i32;
-            // The widest aligned store that stays inside the `len` bytes.
-            let size = [8u8, 4, 2, 1]
-                .into_iter()
-                .find(|&s| u32::from(s) <= len - done && at % i32::from(s) == 0)
-                .unwrap_or(1);
+            let size = widest_access(len - done, &[at]);
             self.emit(Inst::Store {
                 base,
                 offset: at,
@@ -142,13 +138,7 @@ impl FnBuilder {
         let mut done = 0;
         while done < len {
             let (to, from) = (dst_off + done as i32, src_off + done as i32);
-            let size = [8u8, 4, 2, 1]
-                .into_iter()
-                .find(|&s| {
-                    let s32 = i32::from(s);
-                    u32::from(s) <= len - done && to % s32 == 0 && from % s32 == 0
-                })
-                .unwrap_or(1);
+            let size = widest_access(len - done, &[to, from]);
             let tmp = self.vreg();
             self.emit(Inst::Load {
                 dst: tmp,
@@ -196,4 +186,13 @@ impl Default for FnBuilder {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// The widest access (8, 4, 2 or 1 bytes) that fits in the `left` bytes and is aligned
+/// at every one of `offsets`.
+fn widest_access(left: u32, offsets: &[i32]) -> u8 {
+    [8u8, 4, 2, 1]
+        .into_iter()
+        .find(|&s| u32::from(s) <= left && offsets.iter().all(|o| o % i32::from(s) == 0))
+        .unwrap_or(1)
 }

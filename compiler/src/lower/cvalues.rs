@@ -88,7 +88,7 @@ impl Lower<'_> {
     }
 
     /// A new slot of `room` bytes holding the `len` bytes at `offset` in `slot`, then zeros.
-    fn copied(&mut self, slot: SlotId, offset: i32, len: u32, room: u32) -> SlotId {
+    pub(super) fn copied(&mut self, slot: SlotId, offset: i32, len: u32, room: u32) -> SlotId {
         let own = self.b.slot(room);
         let total = self.b.slot_size(own);
         self.b

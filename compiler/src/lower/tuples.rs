@@ -147,17 +147,13 @@ impl Lower<'_> {
             Type::Int { .. } => self.slot_value(slot, offset, &ty),
             other => {
                 let size = other.size();
-                let own = self.b.slot(size);
-                let len = self.b.slot_size(own);
                 // Whole words from an aligned field stay inside the tuple's slot.
                 let copied = if offset % 8 == 0 {
                     size.div_ceil(8) * 8
                 } else {
                     size
                 };
-                self.b
-                    .copy(Base::Slot(own), 0, Base::Slot(slot), offset, copied);
-                self.b.zero(Base::Slot(own), copied as i32, len - copied);
+                let own = self.copied(slot, offset, copied, size);
                 match other {
                     Type::Str { size } => Val::Str(own, size),
                     other => Val::Bytes(own, other),

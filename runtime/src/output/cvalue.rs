@@ -4,7 +4,7 @@
 
 use ebpfc_stdlib::meta::{Bits, Member, Ty};
 
-use super::decode::{read_u64, sign_extend, Datum, IntRule};
+use super::decode::{read_u64, Datum, IntRule};
 use super::symbols::Symbols;
 use super::value::{join, join_bytes, json_fields};
 
@@ -38,18 +38,11 @@ pub(super) fn members(
 fn bitfield(bits: Bits, ty: &Ty, bytes: &[u8], at: usize) -> Datum {
     let span = (bits.shift + bits.width).div_ceil(8) as usize;
     let raw = read_u64(bytes, at, span) >> bits.shift.min(63);
-    let raw = if bits.width >= 64 {
-        raw
-    } else {
-        raw & ((1u64 << bits.width) - 1)
-    };
+    // Shift the field to the top, then back down: arithmetically when it is signed.
+    let up = 64 - bits.width.clamp(1, 64);
     match ty {
-        Ty::Int { signed: true, .. } if (1..64).contains(&bits.width) => {
-            let shift = 64 - bits.width;
-            Datum::Signed(((raw << shift) as i64) >> shift)
-        }
-        Ty::Int { signed: true, size } => Datum::Signed(sign_extend(raw, usize::from(*size))),
-        _ => Datum::Unsigned(raw),
+        Ty::Int { signed: true, .. } => Datum::Signed(((raw << up) as i64) >> up),
+        _ => Datum::Unsigned((raw << up) >> up),
     }
 }
 

@@ -75,7 +75,7 @@ pub(super) fn read_i64(bytes: &[u8], offset: usize) -> i64 {
 }
 
 /// Sign-extends the low `size` bytes of `raw`.
-pub(super) fn sign_extend(raw: u64, size: usize) -> i64 {
+fn sign_extend(raw: u64, size: usize) -> i64 {
     match size {
         1 => i64::from(raw as u8 as i8),
         2 => i64::from(raw as u16 as i16),
