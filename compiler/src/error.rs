@@ -67,6 +67,18 @@ impl Diagnostics {
         self.0.push(d);
     }
 
+    /// Whether an error was already reported inside `span`: a new error over the
+    /// whole expression would only repeat it (an unknown function's value is unusable).
+    pub fn has_error_within(&self, span: Span) -> bool {
+        use codespan_reporting::diagnostic::Severity;
+        let outer = span.range();
+        self.0.iter().filter(|d| d.severity >= Severity::Error).any(|d| {
+            d.labels
+                .iter()
+                .any(|l| outer.start <= l.range.start && l.range.end <= outer.end)
+        })
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

@@ -35,7 +35,7 @@ impl Lower<'_> {
     /// space as the struct.
     pub(super) fn address_of(&mut self, inner: &Expr) -> Val {
         match &inner.kind {
-            ExprKind::Field { expr, field, arrow } => self.member_address(expr, field, *arrow),
+            ExprKind::Field { expr, field, .. } => self.member_address(expr, field),
             ExprKind::Unary {
                 op: UnaryOp::Deref,
                 expr,
@@ -54,9 +54,9 @@ impl Lower<'_> {
         }
     }
 
-    fn member_address(&mut self, base: &Expr, field: &Spanned<String>, arrow: bool) -> Val {
+    fn member_address(&mut self, base: &Expr, field: &Spanned<String>) -> Val {
         let (addr, s, user) = match self.expr(base) {
-            Val::Scalar(addr, Type::Ptr { pointee, user }) if arrow => match *pointee {
+            Val::Scalar(addr, Type::Ptr { pointee, user }) => match *pointee {
                 Type::Struct(s) => (addr, s, user),
                 other => return self.not_addressable(&other, base.span),
             },
@@ -64,7 +64,7 @@ impl Lower<'_> {
                 addr,
                 ty: Type::Struct(s),
                 user,
-            } if !arrow => (addr, s, user),
+            } => (addr, s, user),
             other => return self.not_addressable(&other.ty(), base.span),
         };
         let Some((offset, ty)) = self.member_place(&s, field) else {

@@ -60,7 +60,7 @@ impl Lower<'_> {
             } => self.address_of(expr),
             ExprKind::Unary { op, expr } => self.unary(*op, expr),
             ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, e),
-            ExprKind::Field { expr, field, arrow } => self.field(expr, field, *arrow),
+            ExprKind::Field { expr, field, .. } => self.field(expr, field),
             ExprKind::Index { expr, index } => self.index(expr, index, e.span),
             ExprKind::SizeOf(arg) => self.size_of(arg, e.span),
             ExprKind::OffsetOf { ty, fields } => self.offset_of(ty, fields),

@@ -13,28 +13,19 @@ use ebpfc_parser::span::Span;
 use ebpfc_stdlib::meta::Attach;
 
 impl Lower<'_> {
-    /// `e->name` / `e.name`.
-    pub(super) fn field(&mut self, base: &Expr, field: &Spanned<String>, arrow: bool) -> Val {
+    /// `e.name` / `e->name` (an alias): a member of a struct, of the struct a pointer
+    /// points to, of a record or of `args`.
+    pub(super) fn field(&mut self, base: &Expr, field: &Spanned<String>) -> Val {
         let (name, span) = (field.node.as_str(), field.span);
         match self.expr(base) {
             Val::Args => self.args_field(name, span),
-            Val::Bytes(slot, Type::Tuple(fields)) if !arrow => {
+            Val::Bytes(slot, Type::Tuple(fields)) => {
                 self.record_field(slot, &fields, field)
             }
-            Val::Bytes(slot, Type::Struct(s)) => {
-                if arrow {
-                    let msg = format!("{} is not a pointer: use '.{name}'", s.name);
-                    self.error(msg, span, "'->' on a struct");
-                }
-                self.slot_member(slot, &s, field)
-            }
+            // `->` is an alias of `.`, and `.` on a pointer reads through it.
+            Val::Bytes(slot, Type::Struct(s)) => self.slot_member(slot, &s, field),
             Val::Scalar(addr, Type::Ptr { pointee, user }) => match *pointee {
-                Type::Struct(s) if arrow => self.read_member(addr, &s, user, name, span),
-                Type::Struct(s) => {
-                    let msg = format!("{} * is a pointer: use '->{name}'", s.name);
-                    self.error(msg, span, "'.' on a pointer");
-                    Val::zero()
-                }
+                Type::Struct(s) => self.read_member(addr, &s, user, name, span),
                 other => self.no_fields(
                     &Type::Ptr {
                         pointee: Box::new(other),
@@ -47,13 +38,7 @@ impl Lower<'_> {
                 addr,
                 ty: Type::Struct(s),
                 user,
-            } => {
-                if arrow {
-                    let msg = format!("{} is not a pointer: use '.{name}'", s.name);
-                    self.error(msg, span, "'->' on a struct");
-                }
-                self.read_member(addr, &s, user, name, span)
-            }
+            } => self.read_member(addr, &s, user, name, span),
             other => self.no_fields(&other.ty(), base.span),
         }
     }

@@ -274,7 +274,7 @@ impl<'a> Lower<'a> {
     }
 
     fn error(&mut self, message: impl Into<String>, span: Span, label: impl Into<String>) {
-        if !self.module.learning {
+        if !self.module.learning && !self.module.diags.has_error_within(span) {
             self.module
                 .diags
                 .push(crate::error::error(message, span, label));
