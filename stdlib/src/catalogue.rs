@@ -177,6 +177,8 @@ const RETURNS: &[&str] = &["kretprobe", "uretprobe", "fexit"];
 const USER_PROBES: &[&str] = &["uprobe", "uretprobe", "usdt"];
 /// Taking a stack.
 const STACKS: &[&str] = &["get_stackid", "get_current_pid_tgid"];
+/// `pid` and `tid`, in ebpfc's PID namespace or the initial one.
+const NAMESPACED_IDS: &[&str] = &["get_current_pid_tgid", "get_ns_current_pid_tgid"];
 /// Aggregating into a per-CPU map.
 const AGGREGATE: &[&str] = &["map_lookup_elem", "map_update_elem"];
 
@@ -241,13 +243,18 @@ pub const FUNCTIONS: &[Function] = &[
 /// Every builtin variable (`argN` and `sargN` stand for `arg0`, `arg1`, ...; the
 /// entries `arg0` and `sarg0` describe them all).
 pub const VARIABLES: &[Variable] = &[
-    v("pid", &["get_current_pid_tgid"]),
-    v("tid", &["get_current_pid_tgid"]),
+    v("pid", NAMESPACED_IDS),
+    v("tid", NAMESPACED_IDS),
+    v("ppid", &["get_current_task", "probe_read_kernel"]),
+    v("pcomm", &["get_current_task", "probe_read_kernel"]),
+    v("usermode", &[]),
+    v("probetype", &[]),
+    v("has_cpid", &[]),
     v("uid", &["get_current_uid_gid"]),
     v("gid", &["get_current_uid_gid"]),
     v("username", &["get_current_uid_gid"]),
     v("comm", &["get_current_comm"]),
-    v("nsecs", &["ktime_get_ns"]),
+    v("nsecs", &["ktime_get_ns", "ktime_get_boot_ns", "ktime_get_tai_ns"]),
     v("elapsed", &["ktime_get_ns"]),
     v("cpu", &["get_smp_processor_id"]),
     v("ncpus", &[]),

@@ -21,14 +21,7 @@ impl Lower<'_> {
     pub(super) fn builtin_value(&mut self, name: &str) -> Option<Val> {
         let scalar = |r: VReg, ty: Type| Some(Val::Scalar(Operand::Reg(r), ty));
         match name {
-            "pid" => scalar(
-                self.helper_half(helpers::GET_CURRENT_PID_TGID, true),
-                Type::U32,
-            ),
-            "tid" => scalar(
-                self.helper_half(helpers::GET_CURRENT_PID_TGID, false),
-                Type::U32,
-            ),
+            "pid" | "tid" => Some(self.own_id(name == "pid")),
             "uid" => scalar(
                 self.helper_half(helpers::GET_CURRENT_UID_GID, false),
                 Type::U32,
@@ -91,6 +84,16 @@ impl Lower<'_> {
                 Some(self.stack(name == "ustack", frames, meta::StackMode::Bpftrace))
             }
             "elapsed" => Some(self.elapsed()),
+            "ppid" | "pcomm" => Some(self.own_parent_info(name == "ppid")),
+            "usermode" => Some(self.usermode()),
+            "probetype" => Some(self.probetype()),
+            "has_cpid" => Some(Val::Scalar(
+                Operand::Imm(i64::from(self.module.cpid.is_some())),
+                Type::Int {
+                    size: 1,
+                    signed: false,
+                },
+            )),
             "ncpus" => Some(Val::Scalar(Operand::Imm(possible_cpus()), Type::U64)),
             _ => self.arg_n(name),
         }

@@ -35,6 +35,9 @@ impl Lower<'_> {
         if let Some(v) = self.user_call(name, args, span) {
             return v;
         }
+        if let Some(v) = self.variable_call(name, args, span) {
+            return v;
+        }
         match name {
             "printf" => self.printf(args, span),
             "errorf" | "warnf" => self.diagnostic_printf(name == "errorf", args, span),

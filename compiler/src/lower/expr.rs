@@ -409,6 +409,7 @@ impl Lower<'_> {
         let (a, ty) = match self.expr(then) {
             Val::Str(slot, size) => return self.string_ternary((slot, size), otherwise, f, done),
             Val::Scalar(op, ty) => (op, ty),
+            Val::Void => return self.void_ternary(otherwise, f, done),
             other => {
                 let msg = format!(
                     "a ternary's arms must be integers or strings, found {}",
@@ -424,6 +425,22 @@ impl Lower<'_> {
         self.b.emit(Inst::Mov { dst, src: b });
         self.b.jump_to(done);
         Val::Scalar(Operand::Reg(dst), ty)
+    }
+
+    /// The rest of `c ? a : b` whose first arm has no value (`print()`, `exit()`): a
+    /// statement like `if`, and the other arm must have no value either.
+    fn void_ternary(&mut self, otherwise: &Expr, f: BlockId, done: BlockId) -> Val {
+        self.b.finish(Term::Jump(done), f);
+        let other = self.expr(otherwise);
+        if !matches!(other, Val::Void) {
+            let msg = format!(
+                "a ternary's arms must have the same type: the first has no value, this one is {}",
+                other.ty()
+            );
+            self.error(msg, otherwise.span, "has a value");
+        }
+        self.b.jump_to(done);
+        Val::Void
     }
 
     fn cast(&mut self, ty: &ebpfc_parser::ast::TypeExpr, inner: &Expr) -> Val {

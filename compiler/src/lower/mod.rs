@@ -24,6 +24,7 @@ mod maps;
 mod mapsig;
 mod memory;
 mod mentions;
+mod process;
 mod scratch;
 mod stmt;
 mod strings;

@@ -151,6 +151,8 @@ impl Lower<'_> {
         match &target.kind {
             ExprKind::Variable(name) => self.assign_var(name, v, span),
             ExprKind::Map { name, keys } => self.assign_map(&self.map_name(name), keys, v, span),
+            // `_ = e;` evaluates `e` and discards its value.
+            ExprKind::Ident(name) if name == "_" && op.is_none() => {}
             _ => self.error(
                 "this cannot be assigned to",
                 target.span,
