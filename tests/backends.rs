@@ -61,7 +61,8 @@ mod llvm {
         let out = same_on_both(
             r#"BEGIN { $x = -7; printf("%d %d %d %d %u\n", $x / 2, $x % 3, $x >> 1, $x & 0xff, (uint8)$x); exit(); }"#,
         );
-        assert!(out.starts_with("-3 -1 -4 249 249\n"), "{out}");
+        // Division is unsigned, as in bpftrace 0.17; %d prints the low 32 bits.
+        assert!(out.starts_with("-4 0 -4 249 249\n"), "{out}");
     }
 
     #[test]
@@ -72,7 +73,7 @@ mod llvm {
         let out = same_on_both(
             r#"BEGIN { $z = 0; $x = 9; $s = 65; printf("%d %d %d %d\n", $x / $z, $x % $z, $x << $s, -$x / $s); exit(); }"#,
         );
-        assert!(out.starts_with("0 9 18 0\n"), "{out}");
+        assert!(out.starts_with("0 9 18 -264305680\n"), "{out}");
         let out = same_on_both(
             r#"BEGIN { $x = (uint32)-9; printf("%u %d\n", $x << 65, $x >> 66); exit(); }"#,
         );

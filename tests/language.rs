@@ -385,6 +385,7 @@ fn json_prints_values_and_command_output_by_kind() {
             "{\"type\": \"value\", \"data\": -3}\n",
             "{\"type\": \"value\", \"data\": [1,\"a\"]}\n",
             "{\"type\": \"syscall\", \"data\": \"sys\\n\"}\n",
+            "\n\n",
         )
     );
 }

@@ -86,6 +86,8 @@ fn structs_and_arrays_in_json() {
         [
             r#"{"type": "attached_probes", "data": {"probes": 1}}"#,
             r#"{"type": "value", "data": { "sig": [0] }}"#,
+            "",
+            "",
             r#"{"type": "map", "data": {"@a": [0]}}"#,
             r#"{"type": "map", "data": {"@k": {"{.sig=[0]}": 1}}}"#,
         ]

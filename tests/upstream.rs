@@ -81,7 +81,11 @@ fn usermode_tells_user_code_from_the_kernel() {
         "uprobe:libc:getenv /pid == cpid/ { @u = usermode; } tracepoint:syscalls:sys_enter_openat /pid == cpid/ { @k = usermode; }",
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).ends_with("\n\n@k: 0\n@u: 1\n"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).ends_with("\n\n@k: 0\n@u: 1\n"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]

@@ -149,7 +149,8 @@ fn parse_enum(body: &str) -> Result<Vec<(String, i64)>, String> {
     for item in body.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let (name, value) = match item.split_once('=') {
             Some((name, value)) => {
-                let value = parse_int(value.trim()).ok_or_else(|| {
+                let known = |n: &str| out.iter().find(|(k, _)| k == n).map(|(_, v)| *v);
+                let value = crate::cconst::eval(value, &known).ok_or_else(|| {
                     format!("cannot read the enumerator value '{}'", value.trim())
                 })?;
                 (name.trim(), value)
@@ -168,21 +169,9 @@ fn parse_u32(text: &str) -> Result<u32, String> {
         .ok_or_else(|| format!("expected a size, found '{}'", text.trim()))
 }
 
-/// A decimal, hex or octal integer with optional C suffixes (`u`, `l`).
+/// An integer constant expression without names (`16`, `0x10`, `4 * 8`).
 fn parse_int(text: &str) -> Option<i64> {
-    let text = text.trim_end_matches(['u', 'U', 'l', 'L']);
-    let (neg, digits) = match text.strip_prefix('-') {
-        Some(d) => (true, d),
-        None => (false, text),
-    };
-    let value = if let Some(hex) = digits.strip_prefix("0x").or(digits.strip_prefix("0X")) {
-        i64::from_str_radix(hex, 16).ok()?
-    } else if digits.len() > 1 && digits.starts_with('0') {
-        i64::from_str_radix(&digits[1..], 8).ok()?
-    } else {
-        digits.parse().ok()?
-    };
-    Some(if neg { -value } else { value })
+    crate::cconst::eval(text, &|_| None)
 }
 
 #[cfg(test)]

@@ -72,11 +72,14 @@ impl Diagnostics {
     pub fn has_error_within(&self, span: Span) -> bool {
         use codespan_reporting::diagnostic::Severity;
         let outer = span.range();
-        self.0.iter().filter(|d| d.severity >= Severity::Error).any(|d| {
-            d.labels
-                .iter()
-                .any(|l| outer.start <= l.range.start && l.range.end <= outer.end)
-        })
+        self.0
+            .iter()
+            .filter(|d| d.severity >= Severity::Error)
+            .any(|d| {
+                d.labels
+                    .iter()
+                    .any(|l| outer.start <= l.range.start && l.range.end <= outer.end)
+            })
     }
 
     pub fn is_empty(&self) -> bool {

@@ -6,6 +6,7 @@ pub const MAP_LOOKUP: Helper = (1, "map_lookup_elem");
 pub const MAP_UPDATE: Helper = (2, "map_update_elem");
 pub const MAP_DELETE: Helper = (3, "map_delete_elem");
 pub const KTIME_GET_NS: Helper = (5, "ktime_get_ns");
+pub const TRACE_PRINTK: Helper = (6, "trace_printk");
 pub const GET_PRANDOM_U32: Helper = (7, "get_prandom_u32");
 pub const GET_SMP_PROCESSOR_ID: Helper = (8, "get_smp_processor_id");
 pub const GET_CURRENT_PID_TGID: Helper = (14, "get_current_pid_tgid");

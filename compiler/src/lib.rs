@@ -9,6 +9,7 @@
 
 pub mod btf;
 pub mod builder;
+pub mod cconst;
 pub mod cdecl;
 pub mod ctypes;
 pub mod error;

@@ -30,6 +30,8 @@ pub enum Origin {
 pub enum Type {
     /// An integer of `size` bytes (1, 2, 4, 8).
     Int { size: u8, signed: bool },
+    /// `true` or `false` (comparisons, `!`, `has_key()`...): one byte, 0 or 1.
+    Bool,
     /// A NUL-terminated string in a buffer of `size` bytes.
     Str { size: u32 },
     /// A pointer; `user` says which address space it points into.
@@ -103,6 +105,15 @@ impl Type {
         matches!(self, Type::Int { .. })
     }
 
+    /// The width and signedness of an integer or bool as loaded from memory.
+    pub fn int_parts(&self) -> Option<(u8, bool)> {
+        match self {
+            Type::Int { size, signed } => Some((*size, *signed)),
+            Type::Bool => Some((1, false)),
+            _ => None,
+        }
+    }
+
     /// Whether values of this type live in a stack slot as laid out for the runtime
     /// (tuples, ntop, buf, stacks, symbols) rather than in a register or a string.
     pub fn is_formatted(&self) -> bool {
@@ -128,7 +139,7 @@ impl Type {
 
     /// Whether a value of this type can be stored in a map, a tuple or an event.
     pub fn is_storable(&self) -> bool {
-        matches!(self, Type::Int { .. } | Type::Str { .. })
+        matches!(self, Type::Int { .. } | Type::Bool | Type::Str { .. })
             || self.is_c_aggregate()
             || self.is_formatted()
     }
@@ -141,6 +152,7 @@ impl Type {
     pub fn size(&self) -> u32 {
         match self {
             Type::Int { size, .. } => u32::from(*size),
+            Type::Bool => 1,
             Type::Str { size } => *size,
             Type::Ptr { .. } => 8,
             Type::Tuple(fields) => tuple_layout(fields).1,
@@ -164,6 +176,7 @@ impl Type {
     pub fn align(&self) -> u32 {
         match self {
             Type::Int { size, .. } => u32::from(*size),
+            Type::Bool => 1,
             Type::Ptr { .. } => 8,
             Type::Tuple(fields) => fields.iter().map(Type::align).max().unwrap_or(1),
             Type::Named(_, ty) => ty.align(),
@@ -229,6 +242,7 @@ impl Type {
                 size: *size,
                 signed: *signed,
             },
+            Type::Bool => meta::Ty::Bool,
             Type::Str { size } => meta::Ty::Str { size: *size },
             Type::Inet => meta::Ty::Inet,
             Type::Buf { size } => meta::Ty::Buf { size: *size },
@@ -359,6 +373,7 @@ impl fmt::Display for Type {
             Type::Int { size, signed } => {
                 write!(f, "{}int{}", if *signed { "" } else { "u" }, size * 8)
             }
+            Type::Bool => write!(f, "bool"),
             Type::Str { size } => write!(f, "string[{size}]"),
             Type::Ptr { pointee, .. } => write!(f, "{pointee} *"),
             Type::Tuple(fields) => {

@@ -145,7 +145,7 @@ fn print_in_json_is_one_line_per_map() {
     let (result, out) = run_to_string(&elf, &opts);
     assert_eq!(result.unwrap(), 0);
     let line = r#"{"type": "map", "data": {"@count": {"1": 7}}}"#;
-    assert_eq!(out, format!("{line}\n{line}\n"));
+    assert_eq!(out, format!("{line}\n\n\n{line}\n"));
 }
 
 #[test]
@@ -209,7 +209,7 @@ fn lost_events_are_reported_before_the_maps() {
     assert_eq!(result.unwrap(), 0);
     let lost = r#"{"type": "lost_events", "data": {"events": 5}}"#;
     let map = r#"{"type": "map", "data": {"@count": {"1": 2}}}"#;
-    assert_eq!(out, format!("{lost}\n{map}\n"));
+    assert_eq!(out, format!("{lost}\n\n\n{map}\n"));
     let (result, out) = run_to_string(&elf, &quiet());
     assert_eq!(result.unwrap(), 0);
     assert_eq!(out, "\n\n@count[1]: 2\n", "text reports go to stderr");
@@ -229,6 +229,6 @@ fn no_lost_events_no_report() {
     assert_eq!(result.unwrap(), 0);
     assert_eq!(
         out,
-        "{\"type\": \"map\", \"data\": {\"@count\": {\"1\": 2}}}\n"
+        "\n\n{\"type\": \"map\", \"data\": {\"@count\": {\"1\": 2}}}\n"
     );
 }

@@ -14,6 +14,7 @@ const SAMPLES: &[(&str, &str)] = &[
     ("printf", r#"BEGIN { printf("%d\n", 1); }"#),
     ("errorf", r#"BEGIN { errorf("bad %d", 1); }"#),
     ("warnf", r#"BEGIN { warnf("odd %d", 1); }"#),
+    ("debugf", r#"BEGIN { debugf("x %d %s", 1, "y"); }"#),
     ("print", "BEGIN { @m = 1; print(@m); print(5); }"),
     ("time", r#"BEGIN { time("%H\n"); }"#),
     ("strftime", r#"BEGIN { printf("%s\n", strftime("%H", 0)); }"#),

@@ -1,8 +1,10 @@
 //! The bucket a value lands in for `hist()` and `lhist()`, computed when the probe
 //! runs. Bucket numbering is that of `ebpfc_stdlib::meta::MapKind::{Hist, Lhist}`.
 
-use super::Lower;
-use crate::ir::{AluOp, Cmp, Inst, Operand, VReg};
+use super::{Lower, MapSig};
+use crate::helpers;
+use crate::ir::{AluOp, Arg, Base, Cmp, Inst, Operand, Term, VReg};
+use ebpfc_stdlib::meta::MapKind;
 
 /// The most sub-buckets per power of two `hist(v, bits)` accepts, as `bits`.
 pub(super) const MAX_HIST_BITS: u32 = 5;
@@ -45,14 +47,15 @@ impl Lower<'_> {
     fn floor_log2(&mut self, v: VReg) -> VReg {
         let rest = self.b.var(Operand::Reg(v));
         let p = self.b.var(Operand::Imm(0));
-        self.add_log2(rest, p);
+        self.add_log2(rest, p, &[32, 16, 8, 4, 2, 1]);
         p
     }
 
-    /// Adds `floor(log2(rest))` of a positive `rest` to `acc` by halving searches,
-    /// shifting `rest` down to 1 on the way.
-    fn add_log2(&mut self, rest: VReg, acc: VReg) {
-        for shift in [32, 16, 8, 4, 2, 1] {
+    /// Adds `floor(log2(rest))` of a positive `rest` to `acc` by halving searches of
+    /// `shifts` bits each (which bound the result: `[16, 8, 4, 2, 1]` stops at 31),
+    /// shifting `rest` down on the way.
+    fn add_log2(&mut self, rest: VReg, acc: VReg, shifts: &[i64]) {
+        for &shift in shifts {
             let bit = self.b.vreg();
             self.b.emit(Inst::Set {
                 dst: bit,
@@ -66,7 +69,9 @@ impl Lower<'_> {
         }
     }
 
-    /// hist() bucket: 0 for negatives, 1 for zero, `log2(v) + 2` otherwise.
+    /// hist() bucket: 0 for negatives, 1 for zero, `log2(v) + 2` otherwise, with
+    /// `log2(v)` at most 31 as bpftrace 0.17 computes it (2^31 and above share the
+    /// `[2G, 4G)` bucket).
     fn log2_bucket_k0(&mut self, value: Operand) -> VReg {
         let v = self.b.var(value);
         let idx = self.b.var(Operand::Imm(0));
@@ -81,7 +86,7 @@ impl Lower<'_> {
             dst: idx,
             src: Operand::Imm(2),
         });
-        self.add_log2(v, idx);
+        self.add_log2(v, idx, &[16, 8, 4, 2, 1]);
         self.b.jump_to(done);
         idx
     }
@@ -102,5 +107,39 @@ impl Lower<'_> {
         self.alu(idx, AluOp::Add, idx, Operand::Imm(1));
         self.b.jump_to(done);
         idx
+    }
+
+    /// `delete(@h[key])` of a hist or lhist map: deletes the entry of every bucket the
+    /// map can have under `key` (`key` is the map key with its bucket index still free).
+    pub(super) fn delete_buckets(&mut self, sig: &MapSig, key: crate::ir::SlotId) {
+        let count = match sig.kind {
+            MapKind::Hist { bits: 0 } => 34,
+            MapKind::Hist { bits } => ((64 - i64::from(bits)) << bits) + 1,
+            MapKind::Lhist { min, max, step } => (max - min) / step.max(1) + 2,
+            _ => return,
+        };
+        let offset = (sig.bpf_key_size() - 8) as i32;
+        let idx = self.b.var(Operand::Imm(0));
+        let (body, done) = (self.fresh_block(), self.fresh_block());
+        self.b.jump_to(body);
+        self.b.emit(Inst::Store {
+            base: Base::Slot(key),
+            offset,
+            size: 8,
+            value: Operand::Reg(idx),
+        });
+        self.b.call(
+            helpers::MAP_DELETE,
+            vec![Arg::Map(sig.id), Arg::Slot(key, 0)],
+        );
+        self.alu(idx, AluOp::Add, idx, Operand::Imm(1));
+        let again = Term::Branch {
+            cond: Cmp::ULt,
+            lhs: idx,
+            rhs: Operand::Imm(count),
+            then: body,
+            otherwise: done,
+        };
+        self.b.finish(again, done);
     }
 }

@@ -89,10 +89,7 @@ impl Lower<'_> {
             "probetype" => Some(self.probetype()),
             "has_cpid" => Some(Val::Scalar(
                 Operand::Imm(i64::from(self.module.cpid.is_some())),
-                Type::Int {
-                    size: 1,
-                    signed: false,
-                },
+                Type::Bool,
             )),
             "ncpus" => Some(Val::Scalar(Operand::Imm(possible_cpus()), Type::U64)),
             _ => self.arg_n(name),

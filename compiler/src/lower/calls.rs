@@ -42,6 +42,7 @@ impl Lower<'_> {
             "printf" => self.printf(args, span),
             "errorf" | "warnf" => self.diagnostic_printf(name == "errorf", args, span),
             "exit" => self.exit(args, span),
+            "debugf" => self.debugf(args, span),
             "unwatch" => self.unwatch(args),
             "str" => self.str_call(args, span),
             "strncmp" => self.strncmp(args, span),
@@ -83,6 +84,39 @@ impl Lower<'_> {
         self.store(slot, 0, 8, id);
         self.store(slot, 8, 8, addr);
         self.output(slot, 16);
+        Val::Void
+    }
+
+    /// `debugf(fmt, args...)`: the kernel formats it into its trace buffer
+    /// (`/sys/kernel/tracing/trace_pipe`) with `bpf_trace_printk`, which takes at most
+    /// three integer or string arguments.
+    fn debugf(&mut self, args: &[Expr], span: Span) -> Val {
+        let Some(ExprKind::Str(fmt)) = args.first().map(|a| &a.kind) else {
+            self.error(
+                "debugf() needs a string literal format",
+                span,
+                "in this call",
+            );
+            return Val::Void;
+        };
+        let Val::Str(fmt_slot, fmt_size) = self.str_literal(fmt) else {
+            unreachable!("a literal is a string")
+        };
+        let mut call = vec![
+            Arg::Slot(fmt_slot, 0),
+            Arg::Val(Operand::Imm(i64::from(fmt_size))),
+        ];
+        for a in &args[1..] {
+            call.push(match self.expr(a) {
+                Val::Str(slot, _) => Arg::Slot(slot, 0),
+                Val::Scalar(op, _) => Arg::Val(op),
+                _ => {
+                    self.error("debugf() prints integers and strings", a.span, "this value");
+                    return Val::Void;
+                }
+            });
+        }
+        self.b.call(helpers::TRACE_PRINTK, call);
         Val::Void
     }
 

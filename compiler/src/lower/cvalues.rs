@@ -65,7 +65,7 @@ impl Lower<'_> {
     /// strings, structs and arrays copied to a slot of their own.
     pub(super) fn slot_value(&mut self, slot: SlotId, offset: i32, ty: &Type) -> Val {
         let (size, signed) = match ty {
-            Type::Int { size, signed } => (*size, *signed),
+            Type::Int { .. } | Type::Bool => ty.int_parts().unwrap_or((8, false)),
             Type::Ptr { .. } => (8, false),
             Type::Array { elem, len } if elem.is_char() => {
                 let own = self.copied(slot, offset, *len, len + 1);

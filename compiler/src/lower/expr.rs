@@ -24,15 +24,10 @@ impl Lower<'_> {
     fn expr_value(&mut self, e: &Expr) -> Val {
         match &e.kind {
             ExprKind::Int { value, .. } => {
-                Val::Scalar(Operand::Imm(*value as i64), int_literal_type(*value))
+                // Every literal is an int64, as in bpftrace 0.17 (0xffffffffffffffff is -1).
+                Val::Scalar(Operand::Imm(*value as i64), Type::I64)
             }
-            ExprKind::Bool(b) => Val::Scalar(
-                Operand::Imm(i64::from(*b)),
-                Type::Int {
-                    size: 1,
-                    signed: false,
-                },
-            ),
+            ExprKind::Bool(b) => Val::Scalar(Operand::Imm(i64::from(*b)), Type::Bool),
             ExprKind::Str(s) => self.str_literal(s),
             ExprKind::Variable(name) => self.variable(name, e),
             ExprKind::Positional(n) => self.positional(*n),
@@ -192,13 +187,9 @@ impl Lower<'_> {
             UnaryOp::Deref | UnaryOp::AddrOf => unreachable!("lowered by deref and address_of"),
         }
         match (op, &ty) {
-            (UnaryOp::Not, _) => Val::Scalar(
-                Operand::Reg(dst),
-                Type::Int {
-                    size: 1,
-                    signed: false,
-                },
-            ),
+            (UnaryOp::Not, _) => Val::Scalar(Operand::Reg(dst), Type::Bool),
+            // `-b` and `~b` of a bool are integers.
+            (_, Type::Bool) => Val::Scalar(Operand::Reg(dst), Type::I64),
             (_, Type::Int { size, signed }) if *size < 8 => {
                 // `~(uint8)0` is 255: the result keeps the operand's width.
                 let narrow = self.b.vreg();
@@ -228,9 +219,8 @@ impl Lower<'_> {
             BinOp::Add => AluOp::Add,
             BinOp::Sub => AluOp::Sub,
             BinOp::Mul => AluOp::Mul,
-            BinOp::Div if signed => AluOp::SDiv,
+            // bpftrace 0.17 divides as unsigned whatever the operands' signs.
             BinOp::Div => AluOp::UDiv,
-            BinOp::Mod if signed => AluOp::SMod,
             BinOp::Mod => AluOp::UMod,
             BinOp::BitAnd => AluOp::And,
             BinOp::BitOr => AluOp::Or,
@@ -314,13 +304,7 @@ impl Lower<'_> {
             src: Operand::Imm(0),
         });
         self.b.jump_to(done);
-        Val::Scalar(
-            Operand::Reg(dst),
-            Type::Int {
-                size: 1,
-                signed: false,
-            },
-        )
+        Val::Scalar(Operand::Reg(dst), Type::Bool)
     }
 
     /// Ends the current block branching to `t` when `e` is true, else to `f`; `t` becomes
@@ -457,7 +441,17 @@ impl Lower<'_> {
             }
         };
         let (op, from) = self.scalar(inner);
-        self.convert_int(Val::Scalar(op, from), &Type::Int { size, signed })
+        let mut v = Val::Scalar(op, from.clone());
+        // Widening extends from the source's width by the target's signedness, as
+        // bpftrace 0.17 does: `(int16)(uint8)255` is -1, `(uint64)(int8)-1` is 255.
+        if let Some((from_size, _)) = from.int_parts().filter(|(s, _)| *s < size) {
+            let narrow = Type::Int {
+                size: from_size,
+                signed,
+            };
+            v = self.convert_int(v, &narrow);
+        }
+        self.convert_int(v, &Type::Int { size, signed })
     }
 
     /// A scalar converted to integer type `to`, truncated and extended as a cast does
@@ -568,15 +562,6 @@ fn comparison(op: BinOp, signed: bool) -> Option<Cmp> {
         (BinOp::Ge, false) => Cmp::UGe,
         _ => return None,
     })
-}
-
-/// Literals are int64 unless they only fit uint64.
-fn int_literal_type(value: u64) -> Type {
-    if value > i64::MAX as u64 {
-        Type::U64
-    } else {
-        Type::I64
-    }
 }
 
 /// `v` truncated to `size` bytes and extended back to 64 bits.

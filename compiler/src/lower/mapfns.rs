@@ -65,11 +65,7 @@ impl Lower<'_> {
             lhs: ptr,
             rhs: Operand::Imm(0),
         });
-        let ty = crate::types::Type::Int {
-            size: 1,
-            signed: false,
-        };
-        Val::Scalar(Operand::Reg(dst), ty)
+        Val::Scalar(Operand::Reg(dst), crate::types::Type::Bool)
     }
 
     /// The map index of `@name` (as the runtime numbers `Metadata::maps`).
@@ -120,17 +116,6 @@ impl Lower<'_> {
         let Some(sig) = self.module.maps.get(&self.map_name(name)).cloned() else {
             return;
         };
-        if matches!(
-            sig.kind,
-            meta::MapKind::Hist { .. } | meta::MapKind::Lhist { .. }
-        ) {
-            self.error(
-                "delete() of one histogram entry is not supported; use clear()",
-                span,
-                "histogram map",
-            );
-            return;
-        }
         if keys.is_empty() != sig.key.is_none() {
             let msg = match sig.key {
                 Some(_) => format!(
@@ -147,6 +132,13 @@ impl Lower<'_> {
         }
         let (_, vals) = self.key_vals(&keys);
         let key = self.build_key(&sig, &vals, None);
+        if matches!(
+            sig.kind,
+            meta::MapKind::Hist { .. } | meta::MapKind::Lhist { .. }
+        ) {
+            self.delete_buckets(&sig, key);
+            return;
+        }
         self.b.call(
             helpers::MAP_DELETE,
             vec![Arg::Map(sig.id), Arg::Slot(key, 0)],

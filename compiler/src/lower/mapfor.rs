@@ -127,14 +127,14 @@ impl Lower<'_> {
     /// A value of stored type `ty` at `ptr + offset` (inside a map key or value, whose
     /// size is a multiple of 8 bytes).
     fn stored_value(&mut self, ptr: VReg, offset: i32, ty: &Type) -> Val {
-        if let Type::Int { size, signed } = ty {
+        if let Some((size, signed)) = ty.int_parts() {
             let dst = self.b.vreg();
             self.b.emit(Inst::Load {
                 dst,
                 base: Base::Reg(ptr),
                 offset,
-                size: *size,
-                signed: *signed,
+                size,
+                signed,
             });
             return Val::Scalar(Operand::Reg(dst), ty.clone());
         }

@@ -19,9 +19,7 @@ impl Lower<'_> {
         let (name, span) = (field.node.as_str(), field.span);
         match self.expr(base) {
             Val::Args => self.args_field(name, span),
-            Val::Bytes(slot, Type::Tuple(fields)) => {
-                self.record_field(slot, &fields, field)
-            }
+            Val::Bytes(slot, Type::Tuple(fields)) => self.record_field(slot, &fields, field),
             // `->` is an alias of `.`, and `.` on a pointer reads through it.
             Val::Bytes(slot, Type::Struct(s)) => self.slot_member(slot, &s, field),
             Val::Scalar(addr, Type::Ptr { pointee, user }) => match *pointee {

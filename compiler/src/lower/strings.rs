@@ -339,17 +339,29 @@ impl Lower<'_> {
         Val::Scalar(Operand::Reg(result), Type::U64)
     }
 
-    /// `strcontains(haystack, needle)`: 1 if `needle` occurs in `haystack`, else 0.
+    /// `strcontains(haystack, needle)`: whether `needle` occurs in `haystack`.
+    pub(super) fn strcontains(&mut self, args: &[Expr], span: Span) -> Val {
+        let Some(index) = self.substring_index("strcontains", args, span) else {
+            return Val::zero();
+        };
+        let dst = self.b.vreg();
+        self.b.emit(Inst::Set {
+            dst,
+            cond: Cmp::Ne,
+            lhs: index,
+            rhs: Operand::Imm(-1),
+        });
+        Val::Scalar(Operand::Reg(dst), Type::Bool)
+    }
+
+    /// The index of the first occurrence of string `args[1]` in string `args[0]`, or -1.
     /// Unrolled: every start position against every needle byte (a literal needle's
     /// bytes are compared as constants).
-    pub(super) fn strcontains(&mut self, args: &[Expr], span: Span) -> Val {
+    fn substring_index(&mut self, name: &str, args: &[Expr], span: Span) -> Option<VReg> {
         let [hay, needle] = args else {
-            self.error(
-                "strcontains() takes a string and the string to find",
-                span,
-                "in this call",
-            );
-            return Val::zero();
+            let msg = format!("{name}() takes a string and the string to find");
+            self.error(msg, span, "in this call");
+            return None;
         };
         let literal = match &needle.kind {
             ebpfc_parser::ast::ExprKind::Str(s) => Some(s.as_bytes().to_vec()),
@@ -357,14 +369,14 @@ impl Lower<'_> {
         };
         let (h, n) = (self.expr(hay), self.expr(needle));
         let (Val::Str(hs, hsize), Val::Str(ns, nsize)) = (h, n) else {
-            self.error("strcontains() needs two strings", span, "in this call");
-            return Val::zero();
+            self.error(format!("{name}() needs two strings"), span, "in this call");
+            return None;
         };
-        let result = self.b.var(Operand::Imm(0));
-        let (found, done) = (self.fresh_block(), self.fresh_block());
+        let result = self.b.var(Operand::Imm(-1));
+        let done = self.fresh_block();
         let needle_len = literal.as_ref().map_or(nsize, |l| l.len() as u32);
         for i in 0..hsize {
-            let next = self.fresh_block();
+            let (found, next) = (self.fresh_block(), self.fresh_block());
             let mut cut = false;
             for j in 0..needle_len {
                 let want = match &literal {
@@ -386,18 +398,19 @@ impl Lower<'_> {
                 self.b.branch(Cmp::Eq, got, want, same, next);
             }
             if !cut {
-                self.b.finish(crate::ir::Term::Jump(found), next);
+                self.b.jump_to(found);
             }
+            self.b.finish(crate::ir::Term::Jump(done), found);
+            self.b.emit(Inst::Mov {
+                dst: result,
+                src: Operand::Imm(i64::from(i)),
+            });
+            self.b.finish(crate::ir::Term::Jump(done), next);
             let at = self.load_byte(hs, i as i32);
             let more = self.fresh_block();
             self.b.branch(Cmp::Ne, at, Operand::Imm(0), more, done);
         }
-        self.b.finish(crate::ir::Term::Jump(done), found);
-        self.b.emit(Inst::Mov {
-            dst: result,
-            src: Operand::Imm(1),
-        });
         self.b.jump_to(done);
-        Val::Scalar(Operand::Reg(result), Type::I64)
+        Some(result)
     }
 }

@@ -144,7 +144,7 @@ impl Lower<'_> {
         };
         let offset = tuple_layout(fields).0[index] as i32;
         match ty {
-            Type::Int { .. } => self.slot_value(slot, offset, &ty),
+            Type::Int { .. } | Type::Bool => self.slot_value(slot, offset, &ty),
             other => {
                 let size = other.size();
                 // Whole words from an aligned field stay inside the tuple's slot.

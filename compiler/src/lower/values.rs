@@ -91,7 +91,15 @@ impl Lower<'_> {
                 self.store(slot, 8, 4, *op);
                 2
             }
-            Val::Str(src, size @ (4 | 16)) => {
+            Val::Str(src, size @ (4 | 16))
+            | Val::Bytes(
+                src,
+                Type::Array {
+                    len: size @ (4 | 16),
+                    ..
+                },
+            ) => {
+                let size = *size;
                 self.b.copy(
                     Base::Slot(slot),
                     8,
@@ -99,7 +107,7 @@ impl Lower<'_> {
                     0,
                     size.div_ceil(8) * 8,
                 );
-                if *size == 4 {
+                if size == 4 {
                     2
                 } else {
                     10
@@ -132,7 +140,7 @@ impl Lower<'_> {
         Val::Bytes(slot, Type::Inet)
     }
 
-    /// `pton("1.2.3.4")`: the address's bytes (4 or 16), parsed now.
+    /// `pton("1.2.3.4")`: the address's bytes (a `uint8` array of 4 or 16), parsed now.
     fn pton(&mut self, args: &[Expr], span: Span) -> Val {
         let Some(ExprKind::Str(text)) = args.first().map(|a| &a.kind).filter(|_| args.len() == 1)
         else {
@@ -158,7 +166,17 @@ impl Lower<'_> {
         for (i, b) in bytes.iter().enumerate() {
             self.store(slot, i as i32, 1, Operand::Imm(i64::from(*b)));
         }
-        Val::Str(slot, bytes.len() as u32)
+        let elem = Box::new(Type::Int {
+            size: 1,
+            signed: false,
+        });
+        Val::Bytes(
+            slot,
+            Type::Array {
+                elem,
+                len: bytes.len() as u32,
+            },
+        )
     }
 
     /// `buf(ptr [, len])`: up to 64 bytes read from `ptr`; a length that is not a

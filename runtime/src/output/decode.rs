@@ -113,6 +113,8 @@ impl Datum {
                     Datum::Unsigned(raw)
                 }
             }
+            // bpftrace 0.17 prints bools as the integers 0 and 1.
+            Ty::Bool => Datum::Unsigned(u64::from(read_u64(bytes, offset, 1) != 0)),
             Ty::Str { size } => Datum::Str(read_cstr(bytes, offset, *size as usize)),
             Ty::Tuple { fields, names, .. } => {
                 let items = fields
@@ -226,7 +228,8 @@ fn user_key<'k>(info: &MapInfo, key: &'k [u8]) -> &'k [u8] {
     &key[..(info.key_size as usize).min(key.len())]
 }
 
-/// Combines the per-CPU values of one non-hist entry; `None` when a min/max was never set.
+/// Combines the per-CPU values of one non-hist entry; `None` when a min/max was never set
+/// (or a max is negative, or a min is `i64::MAX`).
 fn combine(
     info: &MapInfo,
     kind: &MapKind,
@@ -240,8 +243,14 @@ fn combine(
         }
         MapKind::Count => Value::Plain(Datum::Unsigned(sum_u64(values, 0))),
         MapKind::Sum => Value::Plain(Datum::Signed(sum_u64(values, 0) as i64)),
-        MapKind::Min => Value::Plain(Datum::Signed(extremum(values, i64::min)?)),
-        MapKind::Max => Value::Plain(Datum::Signed(extremum(values, i64::max)?)),
+        // bpftrace 0.17 treats a minimum of i64::MAX (its "unset") as no entry.
+        MapKind::Min => Value::Plain(Datum::Signed(
+            extremum(values, i64::min).filter(|min| *min != i64::MAX)?,
+        )),
+        // bpftrace 0.17 treats a negative maximum as no entry at all.
+        MapKind::Max => Value::Plain(Datum::Signed(
+            extremum(values, i64::max).filter(|max| *max >= 0)?,
+        )),
         MapKind::Avg | MapKind::Stats => Value::Stats {
             total: sum_u64(values, 0) as i64,
             count: sum_u64(values, 8) as i64,

@@ -1,7 +1,7 @@
 //! Rendering of events and maps as text (bpftrace's layout) or NDJSON.
 //!
 //! Every function here is pure: it turns the raw bytes read from the kernel into
-//! exactly what bpftrace 0.17 prints for them (JSON: strict NDJSON, one object a line).
+//! exactly what bpftrace 0.17 prints for them (JSON: one object a line, after the same two blank lines at exit).
 //! What the bytes alone do not tell (the frames of a stack, the symbol at an address)
 //! is asked of the caller's [`Symbols`].
 
@@ -47,17 +47,14 @@ pub struct RawEntry {
     pub values: Vec<Vec<u8>>,
 }
 
-/// Renders everything printed at exit: in text, `"\n\n"` then every map in name order;
-/// in JSON, one line per non-empty map and nothing else, so every line is an object.
+/// Renders everything printed at exit: `"\n\n"` then every map in name order (in
+/// JSON, one line per non-empty map), as bpftrace 0.17 prints it in both formats.
 /// Pass every user map, empty ones included: in text an empty map still prints its
 /// terminator (a blank line, two for avg/stats), as bpftrace does.
 pub fn render_maps(format: OutputFormat, maps: &[MapDump<'_>], syms: &dyn Symbols) -> String {
     let mut sorted: Vec<&MapDump<'_>> = maps.iter().collect();
     sorted.sort_by(|a, b| a.info.name.cmp(&b.info.name));
-    let mut out = match format {
-        OutputFormat::Text => String::from("\n\n"),
-        OutputFormat::Json => String::new(),
-    };
+    let mut out = String::from("\n\n");
     for dump in sorted {
         map_into(format, dump, 0, 1, syms, &mut out);
     }

@@ -212,7 +212,7 @@ fn unknown_stack_ids_print_nothing() {
     )];
     assert_eq!(
         render(OutputFormat::Json, &truncated, &NoSymbols),
-        "{\"type\": \"map\", \"data\": {\"@s\": \"\"}}\n"
+        "\n\n{\"type\": \"map\", \"data\": {\"@s\": \"\"}}\n"
     );
 }
 

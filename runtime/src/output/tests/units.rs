@@ -13,7 +13,7 @@ fn min_and_max_never_set_are_absent() {
         (agg("@mx", Max, None), unset),
     ];
     assert_eq!(render(OutputFormat::Text, &dumps, &NoSymbols), "\n\n\n\n");
-    assert_eq!(render(OutputFormat::Json, &dumps, &NoSymbols), "");
+    assert_eq!(render(OutputFormat::Json, &dumps, &NoSymbols), "\n\n");
 }
 
 #[test]
@@ -54,7 +54,7 @@ fn hist_key_is_padded_to_eight_bytes() {
     let mut raw = buckets(&le(9, 4), &[(3, 1, 0)]);
     raw.extend(buckets(&le(9, 4), &[(4, 0, 1)]));
     let dumps = vec![(agg("@h", Hist { bits: 0 }, key), raw)];
-    let json = "{\"type\": \"hist\", \"data\": {\"@h\": {\"9\": \
+    let json = "\n\n{\"type\": \"hist\", \"data\": {\"@h\": {\"9\": \
                 [{\"min\": 2, \"max\": 3, \"count\": 1}, {\"min\": 4, \"max\": 7, \"count\": 1}]}}}\n";
     assert_eq!(render(OutputFormat::Json, &dumps, &NoSymbols), json);
 }
@@ -96,6 +96,6 @@ fn map_names_are_escaped_in_json() {
         plain("@a\"b", None, i64_ty()),
         vec![entry(scalar(), vec![i(1)])],
     )];
-    let json = "{\"type\": \"map\", \"data\": {\"@a\\\"b\": 1}}\n";
+    let json = "\n\n{\"type\": \"map\", \"data\": {\"@a\\\"b\": 1}}\n";
     assert_eq!(render(OutputFormat::Json, &dumps, &NoSymbols), json);
 }

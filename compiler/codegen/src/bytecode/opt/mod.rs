@@ -8,11 +8,13 @@
 //! 1. [`cfg::clear_unreachable`]: blocks the entry cannot reach are emptied.
 //! 2. [`constprop`]: constants through vregs and stack slot bytes; folded instructions,
 //!    immediates in operands, decided branches.
-//! 3. [`thread`]: edges into empty blocks go straight to where those blocks lead.
-//! 4. [`dce`]: definitions nobody reads are removed (a call keeps its effect).
-//! 5. [`dse`]: stores to slot bytes nothing reads before they are overwritten or the
+//! 3. [`unloop`]: loops whose values are all known run here; control goes on from where
+//!    the program first depends on run time.
+//! 4. [`thread`]: edges into empty blocks go straight to where those blocks lead.
+//! 5. [`dce`]: definitions nobody reads are removed (a call keeps its effect).
+//! 6. [`dse`]: stores to slot bytes nothing reads before they are overwritten or the
 //!    program returns.
-//! 6. [`coalesce`]: `%t = op ...; %a = %t` becomes `%a = op ...` when `%t` dies there.
+//! 7. [`coalesce`]: `%t = op ...; %a = %t` becomes `%a = op ...` when `%t` dies there.
 
 pub mod cfg;
 pub mod coalesce;
@@ -23,6 +25,7 @@ pub mod facts;
 pub mod fold;
 pub mod liveness;
 pub mod thread;
+pub mod unloop;
 
 #[cfg(test)]
 mod tests;
@@ -38,6 +41,7 @@ pub fn optimize(f: &Function) -> Function {
     for _ in 0..MAX_ROUNDS {
         let mut changed = cfg::clear_unreachable(&mut f);
         changed |= constprop::run(&mut f);
+        changed |= unloop::run(&mut f);
         changed |= thread::run(&mut f);
         changed |= dce::run(&mut f);
         changed |= dse::run(&mut f);
