@@ -115,6 +115,27 @@ fn a_command_sets_cpid_and_ends_the_run() {
     );
 }
 
+/// What the command does once released is what bpftrace's child does: its gate read
+/// returns 8 bytes, it closes the gate and execs the command (nothing else), so
+/// programs counting the command's syscalls count the same.
+#[test]
+fn a_released_command_reads_its_gate_closes_it_and_execs() {
+    if !kernel_available("a_released_command_reads_its_gate_closes_it_and_execs") {
+        return;
+    }
+    let program = r#"tracepoint:raw_syscalls:sys_enter /pid == cpid && @n < 3/ { @n++; printf("%d\n", args->id); }
+                     tracepoint:syscalls:sys_exit_read /pid == cpid && @r == 0/ { @r = 1; printf("read %d\n", args->ret); }
+                     END { clear(@n); clear(@r); }"#;
+    let out = ebpfc(&["-c", "/bin/true", "-e", program]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (close, execve) = (libc::SYS_close, libc::SYS_execve);
+    assert!(
+        stdout(&out).starts_with(&format!("read 8\n{close}\n{execve}\n")),
+        "{}",
+        stdout(&out)
+    );
+}
+
 #[test]
 fn json_output_is_one_object_per_line_around_the_blank_lines() {
     if !kernel_available("json_output_is_one_object_per_line_around_the_blank_lines") {

@@ -5,15 +5,16 @@
 
 use std::fs::File;
 use std::io::Write;
-use std::process::Child;
 
 use crate::error::{io_words, RuntimeError};
 use crate::sys;
 
 /// A spawned command waiting for [`PausedChild::release`].
 pub struct PausedChild {
-    child: Child,
+    pid: libc::pid_t,
     gate: Option<File>,
+    /// The exit code, once the child is reaped.
+    code: Option<i32>,
 }
 
 impl PausedChild {
@@ -30,36 +31,46 @@ impl PausedChild {
             return Err(fail("the command is empty".to_string()));
         };
         argv[0] = resolve(program).ok_or_else(|| fail(format!("{program}: command not found")))?;
-        let (child, gate) = sys::spawn_paused(&argv).map_err(|e| fail(io_words(&e)))?;
+        let (pid, gate) = sys::spawn_paused(&argv).map_err(|e| fail(io_words(&e)))?;
         Ok(PausedChild {
-            child,
+            pid,
             gate: Some(gate),
+            code: None,
         })
     }
 
     /// The child's pid (`cpid`).
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.pid as u32
     }
 
     /// Lets the command exec and run.
     pub(crate) fn release(&mut self) {
         if let Some(mut gate) = self.gate.take() {
-            let _ = gate.write_all(b"\n");
+            let _ = gate.write_all(&1u64.to_ne_bytes());
         }
     }
 
     /// Whether the command has exited (it is reaped if so).
     pub(crate) fn exited(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(Some(_)))
+        self.reap(false).is_some()
+    }
+
+    /// The exit code once the child has exited, waiting for it when `block`.
+    fn reap(&mut self, block: bool) -> Option<i32> {
+        if self.code.is_none() {
+            self.code = sys::wait_child(self.pid, block).ok().flatten();
+        }
+        self.code
     }
 }
 
 impl Drop for PausedChild {
     fn drop(&mut self) {
         if !self.exited() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
+            // SAFETY: kill(2) on the child's pid, which is not reaped yet.
+            unsafe { libc::kill(self.pid, libc::SIGKILL) };
+            self.reap(true);
         }
     }
 }
@@ -93,16 +104,22 @@ mod tests {
     fn a_released_child_runs_and_exits() {
         let mut child = PausedChild::spawn("true").unwrap();
         child.release();
-        let status = child.child.wait().unwrap();
-        assert!(status.success());
+        assert_eq!(child.reap(true), Some(0));
         assert!(child.exited());
+    }
+
+    #[test]
+    fn a_child_never_released_does_not_run() {
+        let mut child = PausedChild::spawn("true").unwrap();
+        child.gate = None;
+        assert_eq!(child.reap(true), Some(127));
     }
 
     #[test]
     fn quoted_words_stay_whole() {
         let mut child = PausedChild::spawn("sh -c 'exit 3'").unwrap();
         child.release();
-        assert_eq!(child.child.wait().unwrap().code(), Some(3));
+        assert_eq!(child.reap(true), Some(3));
         assert!(PausedChild::spawn("sh -c 'exit 3").is_err());
     }
 }

@@ -214,12 +214,21 @@ fn set_handler(signal: libc::c_int, handler: libc::sighandler_t) -> io::Result<l
     }
 }
 
-/// Spawns `argv` behind a gate: a shell that waits for a line on the returned pipe
-/// end, then `exec`s the command in place (same pid), so probes can attach before the
-/// command runs. `argv[0]` must already be resolved to an existing file.
-pub(crate) fn spawn_paused(argv: &[String]) -> io::Result<(std::process::Child, std::fs::File)> {
-    use std::os::unix::process::CommandExt;
-    const GATE_FD: libc::c_int = 3;
+/// Forks `argv` behind a gate: the child blocks reading 8 bytes from the returned
+/// pipe's other end, closes it and execs the command, so probes attach before the
+/// command runs and see what bpftrace's child does after the release (the read's
+/// return, one `close`, the `execve`). `argv[0]` must already be resolved to an existing
+/// file. A child whose gate closes unopened, or whose exec fails, exits with 127.
+/// Returns the child's pid.
+pub(crate) fn spawn_paused(argv: &[String]) -> io::Result<(libc::pid_t, std::fs::File)> {
+    use std::ffi::CString;
+    let words: Vec<CString> = argv
+        .iter()
+        .map(|a| CString::new(a.as_bytes()))
+        .collect::<Result<_, _>>()
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let mut pointers: Vec<*const libc::c_char> = words.iter().map(|w| w.as_ptr()).collect();
+    pointers.push(std::ptr::null());
     let mut fds = [0 as libc::c_int; 2];
     // SAFETY: `fds` is a valid array of two ints for pipe2 to fill.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
@@ -228,31 +237,44 @@ pub(crate) fn spawn_paused(argv: &[String]) -> io::Result<(std::process::Child, 
     // SAFETY: pipe2 succeeded, so both descriptors are open and owned only here.
     let (read_end, write_end) =
         unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-    let gate = read_end.as_raw_fd();
-    let mut command = std::process::Command::new("/bin/sh");
-    command
-        .args(["-c", "read -r _ <&3; exec 3<&-; exec \"$0\" \"$@\""])
-        .args(argv);
-    // SAFETY: the closure only calls dup2(2) and fcntl(2), which are async-signal-safe.
-    // The gate ends up as fd 3 without close-on-exec (dup2 onto itself keeps the flag,
-    // so that case clears it), and the shell inherits it.
-    unsafe {
-        command.pre_exec(move || {
-            let ok = if gate == GATE_FD {
-                libc::fcntl(GATE_FD, libc::F_SETFD, 0) != -1
-            } else {
-                libc::dup2(gate, GATE_FD) != -1
-            };
-            if ok {
-                Ok(())
-            } else {
-                Err(io::Error::last_os_error())
-            }
-        });
+    // SAFETY: after fork the child calls only async-signal-safe functions (read, close,
+    // execv, _exit) on memory prepared before the fork.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(io::Error::last_os_error());
     }
-    let child = command.spawn()?;
+    if pid == 0 {
+        // SAFETY: as above; the child never returns from this block.
+        unsafe {
+            // Without its own copy of the write end, the read ends if ebpfc goes.
+            libc::close(write_end.as_raw_fd());
+            let gate = read_end.as_raw_fd();
+            let mut word = [0u8; 8];
+            let got = libc::read(gate, word.as_mut_ptr().cast(), word.len());
+            libc::close(gate);
+            if got == word.len() as isize {
+                libc::execv(pointers[0], pointers.as_ptr());
+            }
+            libc::_exit(127);
+        }
+    }
     drop(read_end);
-    Ok((child, std::fs::File::from(write_end)))
+    Ok((pid, std::fs::File::from(write_end)))
+}
+
+/// The exit code of child `pid` once it has exited (reaping it), waiting for it when
+/// `block`; `None` while it runs. A child killed by a signal reports 128 + the signal.
+pub(crate) fn wait_child(pid: libc::pid_t, block: bool) -> io::Result<Option<i32>> {
+    let mut status = 0;
+    let flags = if block { 0 } else { libc::WNOHANG };
+    // SAFETY: `status` is a valid int for waitpid to fill.
+    let got = unsafe { libc::waitpid(pid, &mut status, flags) };
+    match got {
+        -1 => Err(io::Error::last_os_error()),
+        0 => Ok(None),
+        _ if libc::WIFEXITED(status) => Ok(Some(libc::WEXITSTATUS(status))),
+        _ => Ok(Some(128 + libc::WTERMSIG(status))),
+    }
 }
 
 #[cfg(test)]
