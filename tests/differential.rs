@@ -3,6 +3,10 @@
 //!
 //! - `PROGRAMS` (`differential/programs.txt`): self-contained one-line programs (BEGIN,
 //!   END, interval), one per line (`tests/backends.rs` runs this list too);
+//! - `LANGUAGE` (`differential/language.txt`): more such programs, across the language:
+//!   printf conversions, integer arithmetic and casts, every aggregation, map printing
+//!   and `print`, strings, tuples, control flow, C definitions;
+//! - `JSON` (`differential/json.txt`): programs compared under `-f json`;
 //! - `WITH_PARAMS`: programs run with positional parameters;
 //! - `SCRIPTS`: programs spanning lines (preprocessor, C definitions, comments);
 //! - `TRACED` (`differential/traced.txt`): programs that trace a workload this test runs on a thread named
@@ -23,6 +27,14 @@ use std::process::{Command, Stdio};
 /// Programs whose output both tools compute the same way.
 static PROGRAMS: std::sync::LazyLock<Vec<&str>> =
     std::sync::LazyLock::new(|| program_list(include_str!("differential/programs.txt")));
+
+/// More self-contained programs, across the language.
+static LANGUAGE: std::sync::LazyLock<Vec<&str>> =
+    std::sync::LazyLock::new(|| program_list(include_str!("differential/language.txt")));
+
+/// Programs compared under `-f json`.
+static JSON: std::sync::LazyLock<Vec<&str>> =
+    std::sync::LazyLock::new(|| program_list(include_str!("differential/json.txt")));
 
 /// Programs and the positional parameters they run with.
 const WITH_PARAMS: &[(&str, &[&str])] = &[
@@ -84,10 +96,10 @@ fn backends() -> &'static [&'static str] {
     }
 }
 
-/// Output without the `Attaching` line and trailing spaces.
+/// Output without the `Attaching` line (or its JSON object) and trailing spaces.
 fn normalized(text: &str) -> String {
     text.lines()
-        .filter(|l| !l.starts_with("Attaching "))
+        .filter(|l| !l.starts_with("Attaching ") && !l.contains(r#""type": "attached_probes""#))
         .map(|l| format!("{}\n", l.trim_end()))
         .collect()
 }
@@ -125,7 +137,13 @@ fn for_each_case<T: Sync>(what: &str, cases: &[T], run: impl Fn(&T) -> Result<()
 
 /// Runs `-e program params...` under bpftrace and under ebpfc on every backend.
 fn compare(program: &str, params: &[&str]) -> Result<(), String> {
+    compare_with(&[], program, params)
+}
+
+/// [`compare`] with `flags` before `-e`.
+fn compare_with(flags: &[&str], program: &str, params: &[&str]) -> Result<(), String> {
     let reference = Command::new("bpftrace")
+        .args(flags)
         .args(["-e", program])
         .args(params)
         .output()
@@ -138,7 +156,9 @@ fn compare(program: &str, params: &[&str]) -> Result<(), String> {
     }
     let want = normalized(&stdout(&reference));
     for backend in backends() {
-        let mut args = vec!["--backend", backend, "-e", program];
+        let mut args = vec!["--backend", backend];
+        args.extend_from_slice(flags);
+        args.extend_from_slice(&["-e", program]);
         args.extend_from_slice(params);
         let ours = ebpfc(&args);
         if !ours.status.success() {
@@ -150,7 +170,7 @@ fn compare(program: &str, params: &[&str]) -> Result<(), String> {
         let got = normalized(&stdout(&ours));
         if want != got {
             return Err(format!(
-                "{program} {params:?}\n--- bpftrace\n{want}--- ebpfc ({backend})\n{got}"
+                "{flags:?} {program} {params:?}\n--- bpftrace\n{want}--- ebpfc ({backend})\n{got}"
             ));
         }
     }
@@ -167,6 +187,24 @@ fn programs_print_what_bpftrace_prints() {
         return;
     }
     for_each_case("programs", &PROGRAMS, |p| compare(p, &[]));
+}
+
+#[test]
+fn language_programs_print_what_bpftrace_prints() {
+    if !differential_available("language_programs_print_what_bpftrace_prints") {
+        return;
+    }
+    for_each_case("language programs", &LANGUAGE, |p| compare(p, &[]));
+}
+
+#[test]
+fn json_programs_print_what_bpftrace_prints() {
+    if !differential_available("json_programs_print_what_bpftrace_prints") {
+        return;
+    }
+    for_each_case("JSON programs", &JSON, |p| {
+        compare_with(&["-f", "json"], p, &[])
+    });
 }
 
 #[test]

@@ -79,6 +79,9 @@ impl TypeEnv {
             Decl::Enum(values) => self.constants.extend(values),
             Decl::Struct(decl) => {
                 let laid = self.lay_out(&decl)?;
+                if self.script.iter().any(|s| s.name == laid.name) {
+                    return Err(format!("{} {} is defined twice", decl.keyword, decl.name));
+                }
                 self.script.push(laid);
             }
         }

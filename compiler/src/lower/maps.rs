@@ -238,6 +238,14 @@ impl Lower<'_> {
         let Some(sig) = self.known_map(name, span) else {
             return Val::zero();
         };
+        if keys.is_empty() != sig.key.is_none() {
+            let msg = match sig.key {
+                Some(_) => format!("{name} has keys: read one entry with {name}[key]"),
+                None => format!("{name} has no keys: read it as {name}"),
+            };
+            self.error(msg, span, "key count");
+            return Val::zero();
+        }
         let bucket = sig.is_bucketed().then(|| self.b.reg(Operand::Imm(0)));
         let key = self.build_key(&sig, &vals, bucket);
         let ptr = self.b.call(
