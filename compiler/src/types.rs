@@ -30,7 +30,9 @@ pub enum Origin {
 pub enum Type {
     /// An integer of `size` bytes (1, 2, 4, 8).
     Int { size: u8, signed: bool },
-    /// `true` or `false` (comparisons, `!`, `has_key()`...): one byte, 0 or 1.
+    /// `true` or `false` (comparisons, `!`, `has_key()`...): 0 or 1, stored as a 64-bit
+    /// integer as bpftrace 0.17 stores it, so it mixes with integers in maps, tuples
+    /// and variables.
     Bool,
     /// A NUL-terminated string in a buffer of `size` bytes.
     Str { size: u32 },
@@ -109,7 +111,7 @@ impl Type {
     pub fn int_parts(&self) -> Option<(u8, bool)> {
         match self {
             Type::Int { size, signed } => Some((*size, *signed)),
-            Type::Bool => Some((1, false)),
+            Type::Bool => Some((8, false)),
             _ => None,
         }
     }
@@ -152,7 +154,7 @@ impl Type {
     pub fn size(&self) -> u32 {
         match self {
             Type::Int { size, .. } => u32::from(*size),
-            Type::Bool => 1,
+            Type::Bool => 8,
             Type::Str { size } => *size,
             Type::Ptr { .. } => 8,
             Type::Tuple(fields) => tuple_layout(fields).1,
@@ -176,7 +178,7 @@ impl Type {
     pub fn align(&self) -> u32 {
         match self {
             Type::Int { size, .. } => u32::from(*size),
-            Type::Bool => 1,
+            Type::Bool => 8,
             Type::Ptr { .. } => 8,
             Type::Tuple(fields) => fields.iter().map(Type::align).max().unwrap_or(1),
             Type::Named(_, ty) => ty.align(),
@@ -242,7 +244,10 @@ impl Type {
                 size: *size,
                 signed: *signed,
             },
-            Type::Bool => meta::Ty::Bool,
+            Type::Bool => meta::Ty::Int {
+                size: 8,
+                signed: false,
+            },
             Type::Str { size } => meta::Ty::Str { size: *size },
             Type::Inet => meta::Ty::Inet,
             Type::Buf { size } => meta::Ty::Buf { size: *size },

@@ -238,8 +238,6 @@ impl Attach {
 pub enum Ty {
     /// An integer of `size` bytes (1, 2, 4 or 8), little endian.
     Int { size: u8, signed: bool },
-    /// A bool: one byte, printed as 1 (any non-zero value) or 0, as bpftrace 0.17 does.
-    Bool,
     /// A NUL-terminated string in a buffer of `size` bytes.
     Str { size: u32 },
     /// Fields at fixed offsets, printed `a, b` in keys and `(a, b)` as values. A record
@@ -432,7 +430,6 @@ impl Ty {
     pub fn size(&self) -> u32 {
         match self {
             Ty::Int { size, .. } => u32::from(*size),
-            Ty::Bool => 1,
             Ty::Str { size } => *size,
             Ty::Tuple { size, .. } => *size,
             Ty::Inet => 24,

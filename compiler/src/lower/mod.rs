@@ -18,6 +18,7 @@ mod dpath;
 mod expr;
 mod inline;
 mod loops;
+mod mapcheck;
 mod mapfns;
 mod mapfor;
 mod maps;

@@ -268,7 +268,7 @@ impl Lower<'_> {
         };
         let key = (self.module.function, name.to_string());
         let learned = match self.module.var_types.get(&key) {
-            Some(known) if same_shape(known, &ty) => super::maps::unify(known, &ty),
+            Some(known) if same_shape(known, &ty) => super::mapcheck::unify(known, &ty),
             Some(known) => known.clone(),
             None => ty,
         };
@@ -277,10 +277,12 @@ impl Lower<'_> {
     }
 }
 
-/// Whether two types differ at most in the lengths of their strings.
+/// Whether two types differ at most in the lengths of their strings (a bool and a
+/// 64-bit integer share a shape).
 fn same_shape(a: &Type, b: &Type) -> bool {
     match (a, b) {
         (Type::Str { .. }, Type::Str { .. }) => true,
+        (Type::Bool, Type::Int { size: 8, .. }) | (Type::Int { size: 8, .. }, Type::Bool) => true,
         (Type::Tuple(x), Type::Tuple(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same_shape(a, b))
         }

@@ -113,8 +113,6 @@ impl Datum {
                     Datum::Unsigned(raw)
                 }
             }
-            // bpftrace 0.17 prints bools as the integers 0 and 1.
-            Ty::Bool => Datum::Unsigned(u64::from(read_u64(bytes, offset, 1) != 0)),
             Ty::Str { size } => Datum::Str(read_cstr(bytes, offset, *size as usize)),
             Ty::Tuple { fields, names, .. } => {
                 let items = fields

@@ -55,7 +55,6 @@ fn field_order(ty: &Ty, a: &[u8], b: &[u8], offset: usize) -> Ordering {
             let size = usize::from(*size);
             read_u64(a, offset, size).cmp(&read_u64(b, offset, size))
         }
-        Ty::Bool => (read_u64(a, offset, 1) != 0).cmp(&(read_u64(b, offset, 1) != 0)),
         Ty::Time { .. } | Ty::Username | Ty::Errno | Ty::CgroupPath { .. } => {
             read_u64(a, offset, 8).cmp(&read_u64(b, offset, 8))
         }
