@@ -87,15 +87,6 @@ static TRACED: std::sync::LazyLock<Vec<&str>> =
 static REJECTED: std::sync::LazyLock<Vec<&str>> =
     std::sync::LazyLock::new(|| program_list(include_str!("differential/rejected.txt")));
 
-/// The ebpfc backends compared with bpftrace.
-fn backends() -> &'static [&'static str] {
-    if cfg!(feature = "llvm") {
-        &["bytecode", "llvm"]
-    } else {
-        &["bytecode"]
-    }
-}
-
 /// Output without the `Attaching` line (or its JSON object) and trailing spaces.
 fn normalized(text: &str) -> String {
     text.lines()

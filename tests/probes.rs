@@ -562,3 +562,21 @@ fn objects_with_the_new_probe_kinds_load_in_bpftool() {
     let load = bpftool_loadall(&object, "kinds");
     assert!(load.status.success(), "{}", stderr(&load));
 }
+
+/// After `exit()`, probes still attached do nothing until they are detached: the
+/// syscalls ebpfc itself makes while it stops are not counted, and END still runs.
+#[test]
+fn probes_do_nothing_after_exit() {
+    if !kernel_available("probes_do_nothing_after_exit") {
+        return;
+    }
+    let program = "interval:ms:1 { @n++; if (@n == 3) { exit(); } } \
+                   tracepoint:raw_syscalls:sys_enter /@n >= 3/ { @after = 1; } \
+                   END { printf(\"end %d\\n\", @n); }";
+    for backend in backends() {
+        let out = ebpfc(&["--backend", backend, "-e", program]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        // @after is never written: an empty map prints as an empty line.
+        assert_eq!(stdout(&out), "end 3\n\n\n\n@n: 3\n", "{backend}");
+    }
+}

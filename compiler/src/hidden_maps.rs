@@ -1,6 +1,6 @@
 //! The maps a program needs besides its `@` maps: the event ring buffer and its
 //! lost-event counter, the stack trace map, the start-time map, the per-CPU scratch
-//! buffer and the counters of updates full maps dropped. Each exists only when some
+//! buffer, the counters of updates full maps dropped and the flag `exit()` raises. Each exists only when some
 //! probe uses it; ids follow the user maps in this order, fixed after the learning pass
 //! so both passes agree.
 
@@ -19,6 +19,8 @@ pub const START_NAME: &str = "start_time";
 pub const DROPPED_NAME: &str = "dropped_updates";
 /// Name of the per-CPU scratch buffer.
 pub const SCRATCH_NAME: &str = "scratch";
+/// Name of the array whose one value `exit()` sets: probes (but END) do nothing then.
+pub const EXITED_NAME: &str = "exited";
 
 const RINGBUF: u32 = 27;
 const RINGBUF_SIZE: u32 = 1 << 20;
@@ -42,6 +44,7 @@ pub fn assign_ids(state: &mut ModuleState) {
     state.start_map = take(state.uses_start, 1);
     state.scratch_map = take(state.scratch_size > 0, 1);
     state.dropped_map = take(state.uses_dropped, 1);
+    state.exited_map = take(state.uses_exit, 1);
 }
 
 /// The definitions of the hidden maps in use, in id order.
@@ -71,6 +74,9 @@ pub fn definitions(state: &ModuleState) -> Vec<MapDef> {
     if state.uses_dropped {
         let entries = (state.maps.len() as u32).max(1);
         maps.push(def(DROPPED_NAME, PERCPU_ARRAY, 4, 8, entries));
+    }
+    if state.uses_exit {
+        maps.push(def(EXITED_NAME, ARRAY, 4, 8, 1));
     }
     maps
 }

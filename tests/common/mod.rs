@@ -160,3 +160,12 @@ pub fn program_list(text: &'static str) -> Vec<&'static str> {
         .filter(|l| !l.is_empty())
         .collect()
 }
+
+/// The ebpfc backends built in: the LLVM one with the `llvm` feature.
+pub fn backends() -> &'static [&'static str] {
+    if cfg!(feature = "llvm") {
+        &["bytecode", "llvm"]
+    } else {
+        &["bytecode"]
+    }
+}

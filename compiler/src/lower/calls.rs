@@ -128,6 +128,7 @@ impl Lower<'_> {
         let code = args
             .first()
             .map_or(Operand::Imm(0), |a| self.int_operand(a));
+        self.raise_exited();
         let slot = self.b.slot(16);
         let id = Operand::Imm(meta::EVENT_EXIT as i64);
         self.b.emit(Inst::Store {
@@ -187,6 +188,25 @@ impl Lower<'_> {
             catalogue::Kind::Value => Val::zero(),
             _ => Val::Void,
         })
+    }
+
+    /// Sets the exited flag the probes but BEGIN and END check first (BEGIN runs before
+    /// them, and nothing runs after END).
+    fn raise_exited(&mut self) {
+        if matches!(self.target.attach, meta::Attach::Begin | meta::Attach::End) {
+            return;
+        }
+        self.module.uses_exit = true;
+        let flag = self.lookup_first(self.module.exited_map);
+        let (set, done) = (self.fresh_block(), self.fresh_block());
+        self.b.branch(Cmp::Ne, flag, Operand::Imm(0), set, done);
+        self.b.emit(Inst::Store {
+            base: Base::Reg(flag),
+            offset: 0,
+            size: 8,
+            value: Operand::Imm(1),
+        });
+        self.b.jump_to(done);
     }
 
     /// Looks up key 0 of a one-entry array map (counters, scratch, start time).

@@ -108,6 +108,10 @@ pub struct ModuleState {
     pub start_map: MapId,
     /// Whether some probe updates a map (failed updates are counted).
     pub uses_dropped: bool,
+    /// Whether some probe calls `exit()` (needs the exited flag).
+    pub uses_exit: bool,
+    /// The exited flag's id, when used.
+    pub exited_map: MapId,
     /// The per-map counters of dropped updates, when used.
     pub dropped_map: MapId,
     /// Bytes of the per-CPU scratch buffer for records too big for the stack (0: none).
@@ -244,6 +248,10 @@ impl<'a> Lower<'a> {
         if self.target.ctx == crate::probes::CtxKind::Iter {
             self.skip_last_iteration();
         }
+        let once = matches!(self.target.attach, meta::Attach::Begin | meta::Attach::End);
+        if self.module.uses_exit && !once {
+            self.skip_after_exit();
+        }
         if let Some(pred) = &probe.predicate {
             let body = self.b.block();
             let skip = self.b.block();
@@ -254,6 +262,28 @@ impl<'a> Lower<'a> {
         } else {
             self.block(&probe.body);
         }
+    }
+
+    /// Once `exit()` has run, a probe (but BEGIN, which runs first, and END) firing
+    /// before the runtime detaches it does nothing, so what the program printed and counted up to `exit()` is what it
+    /// reports.
+    fn skip_after_exit(&mut self) {
+        let flag = self.lookup_first(self.module.exited_map);
+        let (set, body, skip) = (self.b.block(), self.b.block(), self.b.block());
+        self.b
+            .branch(crate::ir::Cmp::Ne, flag, Operand::Imm(0), set, body);
+        let value = self.b.vreg();
+        self.b.emit(Inst::Load {
+            dst: value,
+            base: crate::ir::Base::Reg(flag),
+            offset: 0,
+            size: 8,
+            signed: false,
+        });
+        self.b
+            .branch(crate::ir::Cmp::Eq, value, Operand::Imm(0), body, skip);
+        self.b
+            .finish(crate::ir::Term::Return(Operand::Imm(0)), body);
     }
 
     /// An iterator's program runs once more at the end with no object (NULL at
