@@ -91,12 +91,7 @@ impl Lower<'_> {
     /// (`/sys/kernel/tracing/trace_pipe`) with `bpf_trace_printk`, which takes at most
     /// three integer or string arguments.
     fn debugf(&mut self, args: &[Expr], span: Span) -> Val {
-        let Some(ExprKind::Str(fmt)) = args.first().map(|a| &a.kind) else {
-            self.error(
-                "debugf() needs a string literal format",
-                span,
-                "in this call",
-            );
+        let Some(fmt) = self.format_literal("debugf", args, span) else {
             return Val::Void;
         };
         let Val::Str(fmt_slot, fmt_size) = self.str_literal(fmt) else {
@@ -280,14 +275,19 @@ impl Lower<'_> {
         self.b.jump_to(done);
     }
 
+    /// The string literal format `args` starts with; an error when there is none.
+    fn format_literal<'a>(&mut self, name: &str, args: &'a [Expr], span: Span) -> Option<&'a str> {
+        if let Some(ExprKind::Str(fmt)) = args.first().map(|a| &a.kind) {
+            return Some(fmt);
+        }
+        let msg = format!("{name}() needs a string literal format as its first argument");
+        self.error(msg, span, "in this call");
+        None
+    }
+
     /// `printf(fmt, args...)`: one event with the argument values.
     pub(super) fn printf(&mut self, args: &[Expr], span: Span) -> Val {
-        let Some(ExprKind::Str(template)) = args.first().map(|a| &a.kind) else {
-            self.error(
-                "printf() needs a string literal format as its first argument",
-                span,
-                "in this call",
-            );
+        let Some(template) = self.format_literal("printf", args, span) else {
             return Val::Void;
         };
         let index = self.module.formats.len();
@@ -299,7 +299,7 @@ impl Lower<'_> {
             self.error(msg, args[0].span, "this format");
             return Val::Void;
         }
-        self.printf_vals(template.clone(), &vals, false);
+        self.printf_vals(template.to_string(), &vals, false);
         Val::Void
     }
 

@@ -158,6 +158,28 @@ pub fn through(block: &Block, mut facts: Facts) -> Facts {
     facts
 }
 
+/// Where `term` goes with `facts`, when they decide it (not for a return).
+pub fn decided(term: &Term, facts: &Facts) -> Option<BlockId> {
+    match *term {
+        Term::Jump(next) => Some(next),
+        Term::Branch {
+            cond,
+            lhs,
+            rhs,
+            then,
+            otherwise,
+        } => {
+            let (a, b) = (facts.value(Operand::Reg(lhs))?, facts.value(rhs)?);
+            Some(if fold::cmp(cond, a, b) {
+                then
+            } else {
+                otherwise
+            })
+        }
+        Term::Return(_) => None,
+    }
+}
+
 /// The facts on the edge from a block ending in `term` to `succ`, given the facts `out`
 /// at its end: the taken side of `x == c`, and the other side of `x != c`, know `x`.
 pub fn on_edge(term: &Term, succ: BlockId, out: &Facts) -> Facts {

@@ -3,9 +3,8 @@
 //! edge's source decide (the `%flag = 0 / %flag = 1` then `if %flag` shape of `||`, `&&`
 //! and string comparisons). The bypassed blocks become unreachable.
 
-use super::facts::{analyze, on_edge, through, Facts};
-use super::fold;
-use ebpfc_compiler::ir::{BlockId, Function, Operand, Term};
+use super::facts::{analyze, decided, on_edge, through, Facts};
+use ebpfc_compiler::ir::{BlockId, Function, Term};
 
 /// Retargets every edge that can skip empty blocks; true if one moved.
 pub fn run(f: &mut Function) -> bool {
@@ -48,21 +47,10 @@ fn destination(f: &Function, mut target: BlockId, facts: &Facts) -> BlockId {
         if !super::cfg::runs_nothing(block) {
             break;
         }
-        target = match block.term {
-            Term::Jump(next) => next,
-            Term::Branch {
-                cond,
-                lhs,
-                rhs,
-                then,
-                otherwise,
-            } => match (facts.value(Operand::Reg(lhs)), facts.value(rhs)) {
-                (Some(a), Some(b)) if fold::cmp(cond, a, b) => then,
-                (Some(_), Some(_)) => otherwise,
-                _ => break,
-            },
-            Term::Return(_) => break,
-        };
+        match decided(&block.term, facts) {
+            Some(next) => target = next,
+            None => break,
+        }
     }
     target
 }

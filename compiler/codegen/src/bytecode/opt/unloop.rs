@@ -8,8 +8,7 @@
 //! [`MAX_STEPS`] instructions; a loop that has not reached such a point by then is left
 //! alone.
 
-use super::facts::{analyze, on_edge, through, Facts};
-use super::fold;
+use super::facts::{analyze, decided, on_edge, through, Facts};
 use ebpfc_compiler::ir::{Block, BlockId, Function, Inst, Operand, SourceSpan, Term, VReg};
 use std::collections::BTreeSet;
 
@@ -161,28 +160,6 @@ fn pure(inst: &Inst) -> bool {
                 ..
             }
     )
-}
-
-/// Where `term` goes with `facts`, when they decide it (not for a return).
-fn decided(term: &Term, facts: &Facts) -> Option<BlockId> {
-    match *term {
-        Term::Jump(next) => Some(next),
-        Term::Branch {
-            cond,
-            lhs,
-            rhs,
-            then,
-            otherwise,
-        } => {
-            let (a, b) = (facts.value(Operand::Reg(lhs))?, facts.value(rhs)?);
-            Some(if fold::cmp(cond, a, b) {
-                then
-            } else {
-                otherwise
-            })
-        }
-        Term::Return(_) => None,
-    }
 }
 
 /// Points the edges of `term` into `from` at `to`.
