@@ -135,6 +135,16 @@ fn string_escapes() {
 }
 
 #[test]
+fn byte_escapes_stand_for_their_bytes() {
+    let decoded = |text: &str| {
+        let mut diags = Vec::new();
+        crate::literal::decode_str(text, 0, &mut diags)
+    };
+    assert_eq!(crate::literal_bytes(&decoded(r"a\xffb\200")), b"a\xffb\x80");
+    assert_eq!(crate::literal_bytes(&decoded("é")), "é".as_bytes());
+}
+
+#[test]
 fn bad_escapes_are_reported() {
     assert_eq!(
         errors(r#"BEGIN { "a\qb"; }"#),
@@ -145,8 +155,8 @@ fn bad_escapes_are_reported() {
         ["1:10: '\\x' must be followed by hexadecimal digits"]
     );
     assert_eq!(
-        errors(r#"BEGIN { "\xff"; }"#),
-        ["1:10: escape '\\xff' is above 0x7f: only ASCII escapes are supported"]
+        errors(r#"BEGIN { "\777"; }"#),
+        ["1:10: escape '\\777' is above 0xff: an escape is one byte"]
     );
     assert_eq!(
         errors(r#"BEGIN { "\q \w"; }"#),
