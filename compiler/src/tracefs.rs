@@ -168,24 +168,31 @@ fn field_type(ctype: &str, array: Option<u32>, size: u32, signed: bool) -> Field
         None => {}
     }
     if ctype.contains('*') {
-        let pointee = if ctype.contains("char") {
-            Type::Int {
-                size: 1,
-                signed: true,
-            }
-        } else {
-            Type::U64
-        };
-        return FieldType::Scalar(Type::Ptr {
-            pointee: Box::new(pointee),
-            user: false,
-        });
+        return FieldType::Scalar(pointer_type(ctype));
     }
     let size = match size {
         1 | 2 | 4 | 8 => size as u8,
         _ => 8,
     };
     FieldType::Scalar(Type::Int { size, signed })
+}
+
+/// The type of a pointer field such as `const char *const * argv`: one pointer level a
+/// `*`, down to the integer type named before the first (`char`, `int`...; other
+/// types are read as 64-bit integers).
+fn pointer_type(ctype: &str) -> Type {
+    let base: Vec<&str> = ctype[..ctype.find('*').unwrap_or(ctype.len())]
+        .split_whitespace()
+        .filter(|w| !matches!(*w, "const" | "volatile"))
+        .collect();
+    let mut ty = crate::types::int_type_named(&base.join(" ")).unwrap_or(Type::U64);
+    for _ in 0..ctype.matches('*').count() {
+        ty = Type::Ptr {
+            pointee: Box::new(ty),
+            user: false,
+        };
+    }
+    ty
 }
 
 #[cfg(test)]
@@ -215,6 +222,34 @@ mod tests {
         assert_eq!(fields[1].offset, 24);
         assert_eq!(fields[2].ty, FieldType::CharArray(16));
         assert_eq!(fields[3].ty, FieldType::DataLoc);
+    }
+
+    #[test]
+    fn pointer_fields_keep_every_level() {
+        let fields = parse_format(
+            "\tfield:const char *const * argv;\toffset:24;\tsize:8;\tsigned:0;\n\
+             \tfield:int * upeer_addrlen;\toffset:32;\tsize:8;\tsigned:0;\n",
+        );
+        let char_ptr = Type::Ptr {
+            pointee: Box::new(Type::Int {
+                size: 1,
+                signed: true,
+            }),
+            user: false,
+        };
+        let argv = Type::Ptr {
+            pointee: Box::new(char_ptr),
+            user: false,
+        };
+        assert_eq!(fields[0].ty, FieldType::Scalar(argv));
+        let int_ptr = Type::Ptr {
+            pointee: Box::new(Type::Int {
+                size: 4,
+                signed: true,
+            }),
+            user: false,
+        };
+        assert_eq!(fields[1].ty, FieldType::Scalar(int_ptr));
     }
 
     #[test]
