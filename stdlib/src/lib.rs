@@ -2,6 +2,7 @@
 //! aggregations) and the schema of the `.ebpfc` metadata section that links the
 //! compiler's output to the runtime.
 
+pub mod bytes;
 pub mod catalogue;
 pub mod constants;
 pub mod format;

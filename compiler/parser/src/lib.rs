@@ -39,7 +39,6 @@ pub use depth::MAX_DEPTH;
 pub use diagnostics::render;
 pub use dump::{dump, type_text};
 pub use lexer::{MAX_NESTING, MAX_STATEMENT_TOKENS};
-pub use literal::literal_bytes;
 
 /// Parses a whole script. On failure, returns every problem found, in source order;
 /// render them with [`render`] (file id `()`, e.g. a `SimpleFile`).

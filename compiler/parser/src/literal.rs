@@ -268,7 +268,7 @@ fn numeric(after: &str, skip: usize, max: usize, radix: u32) -> (usize, Result<c
     }
     match u32::from_str_radix(digits, radix) {
         Ok(v) if v <= 0x7f => (len, Ok(char::from(v as u8))),
-        Ok(v) if v <= 0xff => (len, Ok(raw_byte_char(v as u8))),
+        Ok(v) if v <= 0xff => (len, Ok(ebpfc_stdlib::bytes::raw_byte_char(v as u8))),
         _ => (
             len,
             Err(format!(
@@ -277,25 +277,4 @@ fn numeric(after: &str, skip: usize, max: usize, radix: u32) -> (usize, Result<c
             )),
         ),
     }
-}
-
-/// Where the bytes 0x80 to 0xff written as escapes (`\xff`, `\377`) stand in a decoded
-/// string: private-use characters that [`literal_bytes`] turns back into those bytes.
-const RAW_BYTES: u32 = 0xF700;
-
-fn raw_byte_char(b: u8) -> char {
-    char::from_u32(RAW_BYTES + u32::from(b)).unwrap_or(char::REPLACEMENT_CHARACTER)
-}
-
-/// The bytes a decoded string literal stands for: its UTF-8, but for the characters
-/// that byte escapes above 0x7f decode to, which are those bytes.
-pub fn literal_bytes(s: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(s.len());
-    for c in s.chars() {
-        match u32::from(c).checked_sub(RAW_BYTES) {
-            Some(b @ 0x80..=0xff) => out.push(b as u8),
-            _ => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
-        }
-    }
-    out
 }

@@ -13,7 +13,7 @@ use ebpfc_stdlib::meta;
 impl Lower<'_> {
     /// A string literal in a fresh, zero-padded slot.
     pub(super) fn str_literal(&mut self, s: &str) -> Val {
-        let bytes = &ebpfc_parser::literal_bytes(s);
+        let bytes = &ebpfc_stdlib::bytes::literal_bytes(s);
         let size = bytes.len() as u32 + 1;
         let slot = self.b.slot(size);
         let len = self.b.slot_size(slot) as usize;

@@ -128,19 +128,30 @@ pub fn render_printf(
     record: &[u8],
     syms: &dyn Symbols,
 ) -> String {
+    String::from_utf8_lossy(&render_printf_bytes(format, fmt, record, syms)).into_owned()
+}
+
+/// [`render_printf`] as bytes: text keeps the bytes of its strings and format as they
+/// are, UTF-8 or not, as bpftrace writes them.
+pub fn render_printf_bytes(
+    format: OutputFormat,
+    fmt: &Format,
+    record: &[u8],
+    syms: &dyn Symbols,
+) -> Vec<u8> {
     let bytes = printf::format(fmt, record, syms);
     match format {
-        OutputFormat::Text => String::from_utf8_lossy(&bytes).into_owned(),
+        OutputFormat::Text => bytes,
         OutputFormat::Json if fmt.value => {
             let mut out = String::from(r#"{"type": "value", "data": "#);
             printf::argument_datum(fmt, record, syms).json(&mut out);
             out.push_str("}\n");
-            out
+            out.into_bytes()
         }
         OutputFormat::Json => {
             let mut out = String::new();
             json::message("printf", &bytes, &mut out);
-            out
+            out.into_bytes()
         }
     }
 }

@@ -37,7 +37,7 @@ pub(super) fn format(fmt: &Format, record: &[u8], syms: &dyn Symbols) -> Vec<u8>
         .iter()
         .map(|f| Datum::decode(&f.ty, record, f.offset as usize, IntRule::Typed, syms))
         .collect();
-    let template = fmt.template.as_bytes();
+    let template = &ebpfc_stdlib::bytes::literal_bytes(&fmt.template);
     let ends = conversion_ends(template);
     let mut out = Vec::new();
     if ends.len() == args.len() {

@@ -140,8 +140,14 @@ fn byte_escapes_stand_for_their_bytes() {
         let mut diags = Vec::new();
         crate::literal::decode_str(text, 0, &mut diags)
     };
-    assert_eq!(crate::literal_bytes(&decoded(r"a\xffb\200")), b"a\xffb\x80");
-    assert_eq!(crate::literal_bytes(&decoded("é")), "é".as_bytes());
+    assert_eq!(
+        ebpfc_stdlib::bytes::literal_bytes(&decoded(r"a\xffb\200")),
+        b"a\xffb\x80"
+    );
+    assert_eq!(
+        ebpfc_stdlib::bytes::literal_bytes(&decoded("é")),
+        "é".as_bytes()
+    );
 }
 
 #[test]

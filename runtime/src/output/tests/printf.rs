@@ -250,3 +250,14 @@ fn c_semantics_when_counts_differ() {
     let text = render_printf(OutputFormat::Text, &fmt, &record, &NoSymbols);
     assert_eq!(text, "+5|-3| 7|0xff|010|+0042\n");
 }
+
+/// Text keeps bytes that are not UTF-8, in strings and in the format (whose escaped
+/// bytes above 0x7f the compiler writes as `ebpfc_stdlib::bytes` characters).
+#[test]
+fn bytes_that_are_not_utf8_print_as_they_are() {
+    let template = format!("a{}|%s|\n", ebpfc_stdlib::bytes::raw_byte_char(0xe9));
+    let (fmt, mut record) = event(&template, &[S("xyz")]);
+    record[9] = 0xff;
+    let text = crate::output::render_printf_bytes(OutputFormat::Text, &fmt, &record, &NoSymbols);
+    assert_eq!(text, b"a\xe9|x\xffz|\n");
+}
