@@ -24,8 +24,8 @@ use ebpfc_stdlib::meta::{
 
 use crate::error::{describe, io_words, RuntimeError};
 use crate::output::{
-    render_cat, render_cat_error, render_join, render_map, render_printf, render_printf_bytes,
-    render_system, render_time, OutputFormat, Symbols,
+    render_cat, render_cat_error, render_join, render_map, render_printf, render_system,
+    render_time, OutputFormat, Symbols,
 };
 use crate::sink::Sink;
 use crate::{maps, sys};
@@ -209,10 +209,7 @@ fn act(
                 sink.flush()?;
                 eprintln!("{prefix}{}", text.trim_end_matches('\n'));
             }
-            None => {
-                let text = render_printf_bytes(format, &meta.formats[index], bytes, syms);
-                sink.event_bytes(&text)?
-            }
+            None => sink.event(&render_printf(format, &meta.formats[index], bytes, syms))?,
         },
         Record::Print { map, top, div } => {
             let dump = maps::dump(ebpf, &meta.maps[map])?;

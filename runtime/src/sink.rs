@@ -5,6 +5,7 @@
 //! is written; with `-B full` output is buffered and flushed before every blocking wait
 //! and at the end of the run, so a pipe still sees events while the program idles.
 
+use ebpfc_stdlib::bytes::{has_raw_bytes, literal_bytes};
 use std::io::{self, BufWriter, IsTerminal, Write};
 
 use crate::output::OutputFormat;
@@ -42,6 +43,9 @@ impl<'w> Sink<'w> {
 
     /// Writes one event's output, flushing it at once when stdout is a terminal.
     pub fn event(&mut self, text: &str) -> io::Result<()> {
+        if has_raw_bytes(text) {
+            return self.event_bytes(&literal_bytes(text));
+        }
         self.event_bytes(text.as_bytes())
     }
 
@@ -56,6 +60,9 @@ impl<'w> Sink<'w> {
 
     /// Writes `text` without flushing.
     pub fn write(&mut self, text: &str) -> io::Result<()> {
+        if has_raw_bytes(text) {
+            return self.out.write_all(&literal_bytes(text));
+        }
         self.out.write_all(text.as_bytes())
     }
 

@@ -1,7 +1,7 @@
-//! Bytes 0x80 to 0xff written as escapes in string literals (`"\xff"`, `"\377"`): the
-//! parser decodes them to private-use characters (a string literal is text), and the
-//! compiler and runtime turn those back into the bytes when they build strings and
-//! printf formats.
+//! Bytes 0x80 to 0xff that are not UTF-8, carried in text: escapes in string literals
+//! (`"\xff"`, `"\377"`), which the parser decodes to private-use characters and the
+//! compiler and runtime turn back into the bytes, and the bytes of strings the runtime
+//! prints, which it renders as text with [`text_of`] and writes with [`literal_bytes`].
 
 /// The character standing for byte `0x80 + n` is `RAW_BYTES + 0x80 + n`.
 const RAW_BYTES: u32 = 0xF700;
@@ -24,6 +24,22 @@ pub fn literal_bytes(s: &str) -> Vec<u8> {
     out
 }
 
+/// `bytes` as text: its UTF-8 as it is, every other byte as [`raw_byte_char`] (so
+/// [`literal_bytes`] gives `bytes` back).
+pub fn text_of(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        out.extend(chunk.invalid().iter().map(|b| raw_byte_char(*b)));
+    }
+    out
+}
+
+/// Whether `text` may hold a [`raw_byte_char`] (all start with the byte 0xef).
+pub fn has_raw_bytes(text: &str) -> bool {
+    text.as_bytes().contains(&0xef)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -34,5 +50,8 @@ mod tests {
             .iter()
             .collect();
         assert_eq!(literal_bytes(&text), b"a\xff\xc3\xa9\x80");
+        let raw = b"x\xff\xc3\xa9\x80y";
+        assert_eq!(literal_bytes(&text_of(raw)), raw);
+        assert!(has_raw_bytes(&text_of(raw)) && !has_raw_bytes("abc"));
     }
 }

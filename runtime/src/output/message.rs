@@ -64,7 +64,7 @@ pub fn render_join(format: OutputFormat, sep: &[u8], record: &[u8]) -> String {
     match format {
         OutputFormat::Text => {
             joined.push(b'\n');
-            String::from_utf8_lossy(&joined).into_owned()
+            ebpfc_stdlib::bytes::text_of(&joined)
         }
         OutputFormat::Json => {
             let mut out = String::new();

@@ -128,30 +128,20 @@ pub fn render_printf(
     record: &[u8],
     syms: &dyn Symbols,
 ) -> String {
-    String::from_utf8_lossy(&render_printf_bytes(format, fmt, record, syms)).into_owned()
-}
-
-/// [`render_printf`] as bytes: text keeps the bytes of its strings and format as they
-/// are, UTF-8 or not, as bpftrace writes them.
-pub fn render_printf_bytes(
-    format: OutputFormat,
-    fmt: &Format,
-    record: &[u8],
-    syms: &dyn Symbols,
-) -> Vec<u8> {
     let bytes = printf::format(fmt, record, syms);
     match format {
-        OutputFormat::Text => bytes,
+        // Bytes that are not UTF-8 are kept (see `ebpfc_stdlib::bytes`).
+        OutputFormat::Text => ebpfc_stdlib::bytes::text_of(&bytes),
         OutputFormat::Json if fmt.value => {
             let mut out = String::from(r#"{"type": "value", "data": "#);
             printf::argument_datum(fmt, record, syms).json(&mut out);
             out.push_str("}\n");
-            out.into_bytes()
+            out
         }
         OutputFormat::Json => {
             let mut out = String::new();
             json::message("printf", &bytes, &mut out);
-            out.into_bytes()
+            out
         }
     }
 }

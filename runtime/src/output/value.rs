@@ -17,7 +17,7 @@ impl Datum {
     pub(super) fn text(&self, out: &mut String) {
         let mut bytes = Vec::new();
         self.text_bytes(Place::Value, &mut bytes);
-        out.push_str(&String::from_utf8_lossy(&bytes));
+        out.push_str(&ebpfc_stdlib::bytes::text_of(&bytes));
     }
 
     /// Text form as bytes, keeping strings exactly as stored; stack frames are indented
@@ -132,7 +132,7 @@ fn key_fields(info: &MapInfo, key: &[u8], syms: &dyn Symbols) -> Vec<Datum> {
 pub(super) fn text_key(info: &MapInfo, key: &[u8], syms: &dyn Symbols, out: &mut String) {
     if info.key.is_some() {
         out.push('[');
-        out.push_str(&String::from_utf8_lossy(&joined_key(
+        out.push_str(&ebpfc_stdlib::bytes::text_of(&joined_key(
             info, key, b", ", syms,
         )));
         out.push(']');
