@@ -71,6 +71,13 @@ pub struct Args {
     /// Allow actions that change the system: system(), signal(), override().
     #[arg(long = "unsafe")]
     pub allow_unsafe: bool,
+    /// Do not print the compiler's warnings.
+    #[arg(long)]
+    pub no_warnings: bool,
+    /// bpftrace's `-k`/`-kk` (warn when a helper fails), accepted for compatibility:
+    /// ebpfc always reports the helper failures it checks (full maps, lost events).
+    #[arg(short = 'k', action = clap::ArgAction::Count)]
+    pub helper_errors: u8,
     /// Read kernel types from this BTF file (raw BTF or an ELF with a .BTF section)
     /// instead of /sys/kernel/btf/vmlinux.
     #[arg(long, value_name = "FILE")]
@@ -181,7 +188,7 @@ pub fn run(args: &Args) -> Result<u8, Failure> {
     };
     let module = ebpfc_compiler::compile_with(&program, &TraceFs::system(), &options)
         .map_err(|e| compile_failure(e, &source))?;
-    if !module.warnings.is_empty() {
+    if !module.warnings.is_empty() && !args.no_warnings {
         let text = ebpfc_parser::render(&source.name, &source.text, &module.warnings.0);
         eprint!("{text}");
     }
@@ -275,6 +282,7 @@ fn execute(
         flush_each_event: args.buffering != Buffering::Full,
         dry_run: args.dry_run,
         pid: args.pid,
+        dump_blank_lines_to_stdout: args.output.is_some(),
     };
     let mut out: Box<dyn std::io::Write> =
         match &args.output {

@@ -55,17 +55,6 @@ pub fn parse_definition(text: &str) -> Result<Decl, String> {
     }
 }
 
-/// `#define NAME value` with an integer value; `None` for any other line.
-pub fn parse_define(line: &str) -> Option<(String, i64)> {
-    let rest = line.trim().strip_prefix('#')?.trim_start();
-    let rest = rest.strip_prefix("define")?;
-    let mut words = rest.split_whitespace();
-    let name = words.next()?;
-    let value: String = words.collect::<Vec<_>>().join("");
-    let value = value.trim_start_matches('(').trim_end_matches(')');
-    Some((name.to_string(), parse_int(value)?))
-}
-
 fn strip_comments(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -150,7 +139,7 @@ fn parse_enum(body: &str) -> Result<Vec<(String, i64)>, String> {
         let (name, value) = match item.split_once('=') {
             Some((name, value)) => {
                 let known = |n: &str| out.iter().find(|(k, _)| k == n).map(|(_, v)| *v);
-                let value = crate::cconst::eval(value, &known).ok_or_else(|| {
+                let value = ebpfc_parser::cconst::eval(value, &known).ok_or_else(|| {
                     format!("cannot read the enumerator value '{}'", value.trim())
                 })?;
                 (name.trim(), value)
@@ -171,7 +160,7 @@ fn parse_u32(text: &str) -> Result<u32, String> {
 
 /// An integer constant expression without names (`16`, `0x10`, `4 * 8`).
 fn parse_int(text: &str) -> Option<i64> {
-    crate::cconst::eval(text, &|_| None)
+    ebpfc_parser::cconst::eval(text, &|_| None)
 }
 
 #[cfg(test)]
@@ -206,13 +195,11 @@ mod tests {
     }
 
     #[test]
-    fn reads_enums_and_defines() {
+    fn reads_enums() {
         let Decl::Enum(e) = parse_definition("enum { A, B = 0x10, C };").unwrap() else {
             panic!("not an enum")
         };
         assert_eq!(e, [("A".into(), 0), ("B".into(), 16), ("C".into(), 17)]);
-        assert_eq!(parse_define("#define AF_X 010"), Some(("AF_X".into(), 8)));
-        assert_eq!(parse_define("#include <x.h>"), None);
         assert!(parse_definition("struct x { int (*f)(void); };").is_err());
     }
 }

@@ -88,13 +88,6 @@ impl TypeEnv {
         Ok(())
     }
 
-    /// Adds a `#define NAME value` line; other preprocessor lines are ignored.
-    pub fn preprocessor(&mut self, line: &str) {
-        if let Some((name, value)) = cdecl::parse_define(line) {
-            self.constants.insert(name, value);
-        }
-    }
-
     /// The value of a named constant: the script's own, a kernel enumerator, or a
     /// well-known header macro.
     pub fn constant(&self, name: &str) -> Option<i64> {

@@ -9,7 +9,6 @@
 
 pub mod btf;
 pub mod builder;
-pub mod cconst;
 pub mod cdecl;
 pub mod ctypes;
 pub mod error;
@@ -130,7 +129,8 @@ fn callables(program: &ast::Program) -> lower::Callables {
     out
 }
 
-/// The type environment with the script's own C definitions and `#define`s.
+/// The type environment with the script's own C definitions (the parser has applied
+/// its `#define`s already).
 fn script_types(
     program: &ast::Program,
     options: &Options,
@@ -138,14 +138,10 @@ fn script_types(
 ) -> ctypes::TypeEnv {
     let mut types = ctypes::TypeEnv::new(options.btf.clone());
     for item in &program.items {
-        match item {
-            ast::Item::Preprocessor(line) => types.preprocessor(&line.node),
-            ast::Item::CDefinition(text) => {
-                if let Err(msg) = types.define(&text.node) {
-                    diags.push(error::error(msg, text.span, "in this definition"));
-                }
+        if let ast::Item::CDefinition(text) = item {
+            if let Err(msg) = types.define(&text.node) {
+                diags.push(error::error(msg, text.span, "in this definition"));
             }
-            _ => {}
         }
     }
     types

@@ -199,6 +199,10 @@ fn act(
 ) -> Result<(), RuntimeError> {
     let format = sink.format();
     match record {
+        Record::Printf(index) if meta.formats[index].cat => {
+            let path = render_printf(OutputFormat::Text, &meta.formats[index], bytes, syms);
+            cat(&ebpfc_stdlib::bytes::literal_bytes(&path), sink)?
+        }
         Record::Printf(index) if meta.formats[index].system => {
             let command = render_printf(OutputFormat::Text, &meta.formats[index], bytes, syms);
             system(&command, sink)?
@@ -333,6 +337,7 @@ mod tests {
             system: false,
             stderr_prefix: None,
             value: false,
+            cat: false,
         };
         Metadata {
             maps: vec![map; n],

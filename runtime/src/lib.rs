@@ -44,6 +44,9 @@ pub struct RunOptions {
     /// `-p PID`: uprobes fire only in this process, and the run ends when it exits. It
     /// must exist when the run starts.
     pub pid: Option<u32>,
+    /// `-o FILE`: the two blank lines that start the exit map dump go to this process's
+    /// stdout rather than to the output, as bpftrace 0.17 writes them.
+    pub dump_blank_lines_to_stdout: bool,
 }
 
 /// Fails with [`RuntimeError::MissingPrivilege`] unless this process may load and attach

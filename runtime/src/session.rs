@@ -46,6 +46,8 @@ struct Session<'w> {
     sink: Sink<'w>,
     /// Perf events whose programs are detached, released once the output is written.
     leftovers: Vec<OwnedFd>,
+    /// See [`RunOptions::dump_blank_lines_to_stdout`].
+    blank_lines_to_stdout: bool,
 }
 
 /// What else ends the event stream: the `-c` command and the `-p` process exiting.
@@ -79,6 +81,7 @@ pub(crate) fn run(
         syms,
         sink: Sink::new(out, opts.format, opts.flush_each_event),
         leftovers: Vec::new(),
+        blank_lines_to_stdout: opts.dump_blank_lines_to_stdout,
     };
     if !opts.quiet {
         session.announce()?;
@@ -207,7 +210,17 @@ impl Session<'_> {
         let full = self.report_dropped_updates()?;
         let dumps = maps::dump_all(&self.ebpf, &self.meta.maps)?;
         let format = self.sink.format();
-        self.sink.write(&render_maps(format, &dumps, &self.syms))?;
+        let dump = render_maps(format, &dumps, &self.syms);
+        let dump = match dump.strip_prefix("\n\n") {
+            Some(maps) if self.blank_lines_to_stdout => {
+                let mut stdout = std::io::stdout();
+                stdout.write_all(b"\n\n")?;
+                stdout.flush()?;
+                maps
+            }
+            _ => &dump,
+        };
+        self.sink.write(dump)?;
         self.sink.flush()?;
         perf_attach::release(std::mem::take(&mut self.leftovers));
         match exit_code(self.events.exit_code()) {

@@ -39,6 +39,7 @@ fn sigint_stops_the_event_loop_and_runs_end() {
         system: false,
         stderr_prefix: None,
         value: false,
+        cat: false,
     };
     let meta = Metadata {
         version: VERSION,

@@ -218,7 +218,7 @@ pub const FUNCTIONS: &[Function] = &[
     f("uptr", 1, 1, Value),
     f("kptr", 1, 1, Value),
     f("bswap", 1, 1, Value),
-    f("cat", 1, 1, Action),
+    f("cat", 1, MAX_FORMAT_ARGS, Action),
     f("exit", 0, 1, Action),
     f("unwatch", 1, 1, Action),
     f("has_key", 1, MAX_KEYS + 1, Map),

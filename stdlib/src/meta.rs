@@ -403,6 +403,9 @@ pub struct Format {
     /// `print(value)`: one argument, printed as `{"type": "value", ...}` in JSON.
     #[serde(default)]
     pub value: bool,
+    /// `cat(fmt, ...)`: the formatted text is the path of a file the runtime prints.
+    #[serde(default)]
+    pub cat: bool,
 }
 
 impl Metadata {

@@ -6,6 +6,9 @@
 //! definitions become [`Tok::CDef`], and anything that is not a keyword item (`config`,
 //! `macro`, `fn`, `let`) is a probe header scanned into [`Tok::Attach`] tokens.
 //!
+//! Identifiers named by a `#define` line above are replaced by the macro's tokens
+//! ([`crate::defines`]).
+//!
 //! It also tracks bracket nesting, which gives three contextual tokens: the `/` right
 //! before a probe body's `{` is [`Tok::EndPred`], a `[` right after a map is
 //! [`Tok::MapOpen`], and (in [`crate::classify`]) a `(` that opens a type is
@@ -20,6 +23,7 @@ use codespan_reporting::diagnostic::Diagnostic;
 use logos::{Logos, Skip};
 
 use crate::classify::{self, Prev};
+use crate::defines::Defines;
 use crate::diagnostics::error;
 use crate::header::{attach_len, c_definition_len, line_len, split_attach, trivia_len};
 use crate::literal::{decode_int, decode_str};
@@ -69,6 +73,8 @@ pub(crate) struct Lexer<'a> {
     done: bool,
     fatal: bool,
     prev: Prev,
+    /// The `#define` macros seen so far.
+    defines: Defines<'a>,
 }
 
 impl<'a> Lexer<'a> {
@@ -89,6 +95,7 @@ impl<'a> Lexer<'a> {
             done: false,
             fatal: false,
             prev: Prev::default(),
+            defines: Defines::default(),
         }
     }
 
@@ -132,6 +139,12 @@ impl<'a> Lexer<'a> {
         }
         match self.inner.next() {
             None => return false,
+            Some(Ok(Tok::Ident(name))) if self.defines.contains(name) => {
+                let span = self.inner.span();
+                for tok in self.defines.expand(name) {
+                    self.push(tok, span.start, span.end);
+                }
+            }
             Some(Ok(tok)) => {
                 let span = self.inner.span();
                 if matches!(tok, Tok::Str(_)) && !string_content_len(&self.inner.slice()[1..]).1 {
@@ -175,8 +188,13 @@ impl<'a> Lexer<'a> {
             _ if start <= 3 && self.tokens.is_empty() && rest.starts_with("#!") => {
                 self.inner.bump(line_len(rest))
             }
+            // A line an `#if` leaves out.
+            _ if !rest.starts_with('#') && !self.defines.enabled() => {
+                self.inner.bump(line_len(rest).max(1))
+            }
             _ if rest.starts_with('#') => {
                 let len = line_len(rest);
+                self.defines.line(&rest[..len]);
                 self.emit(Tok::Preproc(rest[..len].trim_end()), start, start + len);
             }
             "struct" | "union" | "enum" => self.c_definition(rest, start, word_len),

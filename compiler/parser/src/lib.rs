@@ -7,10 +7,12 @@
 //! item level. Input can never make the parser panic or recurse without bound.
 
 pub mod ast;
+pub mod cconst;
 pub mod span;
 
 mod actions;
 mod classify;
+mod defines;
 mod depth;
 mod diagnostics;
 mod dump;

@@ -352,6 +352,7 @@ impl Lower<'_> {
             system,
             stderr_prefix: None,
             value: false,
+            cat: false,
         });
         self.output(slot, size);
     }

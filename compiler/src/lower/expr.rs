@@ -131,14 +131,7 @@ impl Lower<'_> {
         let (old, ty) = self.scalar(target);
         let old = self.copy_reg(old);
         let op = if increment { BinOp::Add } else { BinOp::Sub };
-        let one = Expr {
-            kind: ExprKind::Int {
-                value: 1,
-                suffix: None,
-            },
-            span: e.span,
-        };
-        self.assign(target, Some(op), &one, e.span);
+        self.step(target, op, e.span);
         if prefix {
             return self.expr(target);
         }

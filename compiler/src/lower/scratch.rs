@@ -204,6 +204,7 @@ impl Lower<'_> {
             system,
             stderr_prefix: None,
             value: false,
+            cat: false,
         });
         self.output_from(Arg::Val(Operand::Reg(buf)), size);
         self.b.jump_to(done);

@@ -102,14 +102,7 @@ impl Lower<'_> {
         } = &e.kind
         {
             let delta = if *increment { BinOp::Add } else { BinOp::Sub };
-            let one = Expr {
-                kind: ExprKind::Int {
-                    value: 1,
-                    suffix: None,
-                },
-                span: e.span,
-            };
-            return self.assign(target, Some(delta), &one, e.span);
+            return self.step(target, delta, e.span);
         }
         self.expr(e);
     }
@@ -126,6 +119,31 @@ impl Lower<'_> {
     }
 
     pub(super) fn assign(&mut self, target: &Expr, op: Option<BinOp>, value: &Expr, span: Span) {
+        self.assign_as(target, op, value, span, true);
+    }
+
+    /// `target++`/`target--` (`step` is `+ 1` or `- 1`): a narrow variable wraps.
+    pub(super) fn step(&mut self, target: &Expr, op: BinOp, span: Span) {
+        let one = Expr {
+            kind: ExprKind::Int {
+                value: 1,
+                suffix: None,
+            },
+            span,
+        };
+        self.assign_as(target, Some(op), &one, span, false);
+    }
+
+    /// [`Self::assign`]; `keep_narrow` ignores a wider integer assigned to a narrow
+    /// variable (see [`Self::widens`]).
+    fn assign_as(
+        &mut self,
+        target: &Expr,
+        op: Option<BinOp>,
+        value: &Expr,
+        span: Span,
+        keep_narrow: bool,
+    ) {
         if let (ExprKind::Map { name, keys }, None, ExprKind::Call { name: func, args }) =
             (&target.kind, op, &value.kind)
         {
@@ -149,6 +167,13 @@ impl Lower<'_> {
             }
         };
         match &target.kind {
+            ExprKind::Variable(name) if keep_narrow && self.widens(name, &v) => {
+                let held = v.ty();
+                let msg = format!(
+                    "this assignment does nothing: {name} holds a narrower integer than {held}, as in bpftrace 0.17; cast the value to the variable's type"
+                );
+                self.warn(msg, span, "ignored");
+            }
             ExprKind::Variable(name) => self.assign_var(name, v, span),
             ExprKind::Map { name, keys } => self.assign_map(&self.map_name(name), keys, v, span),
             // `_ = e;` evaluates `e` and discards its value.
@@ -159,6 +184,17 @@ impl Lower<'_> {
                 "not a variable or map",
             ),
         }
+    }
+
+    /// Whether `v` is an integer wider than the narrow integer variable `name` holds:
+    /// bpftrace 0.17 leaves such a variable as it is (`$x = (uint8)5; $x = $x + 1;`
+    /// keeps 5), while `$x++` changes it.
+    fn widens(&self, name: &str, v: &Val) -> bool {
+        let Some(Var::Scalar(_, Type::Int { size, .. })) = self.vars.get(name) else {
+            return false;
+        };
+        let wider = v.ty().int_parts().is_some_and(|(from, _)| from > *size);
+        matches!(v, Val::Scalar(..)) && wider
     }
 
     /// `$x = v`: the first assignment fixes the variable's type.

@@ -140,7 +140,10 @@ impl Lower<'_> {
                 .get(*n as usize - 1)
                 .cloned()
                 .unwrap_or_default();
-            return self.str_literal(&text);
+            let Val::Str(slot, size) = self.str_literal(&text) else {
+                unreachable!("a literal is a string")
+            };
+            return self.truncated(slot, size, args.get(1));
         }
         let value = self.expr(&args[0]);
         let (ptr, ty) = match value {

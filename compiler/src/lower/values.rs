@@ -474,6 +474,9 @@ impl Lower<'_> {
 
     /// `cat(path)`: the runtime prints the file.
     fn cat(&mut self, args: &[Expr], span: Span) -> Val {
+        if args.len() > 1 {
+            return self.cat_format(args, span);
+        }
         if !self.arity("cat", args, 1..=1, span) {
             return Val::Void;
         }
@@ -490,6 +493,30 @@ impl Lower<'_> {
         self.store(slot, 0, 8, Operand::Imm(meta::EVENT_CAT as i64));
         self.b.copy(Base::Slot(slot), 8, Base::Slot(path), 0, len);
         self.output(slot, 8 + len);
+        Val::Void
+    }
+}
+
+impl Lower<'_> {
+    /// `cat(fmt, args...)`: the path is formatted as printf formats, when the probe runs.
+    fn cat_format(&mut self, args: &[Expr], span: Span) -> Val {
+        let Some(ExprKind::Str(template)) = args.first().map(|a| &a.kind) else {
+            self.error(
+                "cat() with arguments needs a string literal path format",
+                span,
+                "in this call",
+            );
+            return Val::Void;
+        };
+        let vals: Vec<Val> = args[1..].iter().map(|a| self.expr(a)).collect();
+        if let Err(msg) = super::calls::check_format(template, &vals) {
+            self.error(msg, args[0].span, "this format");
+            return Val::Void;
+        }
+        self.printf_vals(template.clone(), &vals, false);
+        if let Some(format) = self.module.formats.last_mut() {
+            format.cat = true;
+        }
         Val::Void
     }
 }

@@ -114,6 +114,7 @@ pub fn format(template: &str) -> Format {
         system: false,
         stderr_prefix: None,
         value: false,
+        cat: false,
     }
 }
 

@@ -233,6 +233,7 @@ fn event(template: &str, args: &[(Ty, Vec<u8>)]) -> (Format, Vec<u8>) {
         system: false,
         stderr_prefix: None,
         value: false,
+        cat: false,
     };
     (format, record)
 }

@@ -42,6 +42,7 @@ fn event(template: &str, args: &[A]) -> (Format, Vec<u8>) {
             system: false,
             stderr_prefix: None,
             value: false,
+            cat: false,
         },
         record,
     )

@@ -1,7 +1,7 @@
 //! C integer constant expressions as they appear in script definitions (enumerator
 //! values such as `1 << 3` or `A | B`, array lengths): integers in C's notations, names
-//! already defined, parentheses, unary `- ~ !` and the binary operators with C's
-//! precedence. Arithmetic is 64-bit and wraps; division by zero is not a constant.
+//! already defined, parentheses, unary `- ~ !` and the binary operators (`&&` and `||`
+//! included) with C's precedence. Arithmetic is 64-bit and wraps; division by zero is not a constant.
 
 /// The value of `text`, reading names through `name`; `None` if it is not a constant
 /// expression.
@@ -24,9 +24,9 @@ enum Token {
 }
 
 /// Operators, longest first so that `<<` is not read as `<`.
-const OPS: [&str; 20] = [
-    "<<", ">>", "<=", ">=", "==", "!=", "<", ">", "+", "-", "*", "/", "%", "&", "|", "^", "~", "!",
-    "(", ")",
+const OPS: [&str; 22] = [
+    "<<", ">>", "<=", ">=", "==", "!=", "&&", "||", "<", ">", "+", "-", "*", "/", "%", "&", "|",
+    "^", "~", "!", "(", ")",
 ];
 
 fn tokenize(text: &str) -> Option<Vec<Token>> {
@@ -68,7 +68,9 @@ pub fn int_literal(text: &str) -> Option<i64> {
 }
 
 /// Binary operators by precedence level, loosest first.
-const LEVELS: [&[&str]; 8] = [
+const LEVELS: [&[&str]; 10] = [
+    &["||"],
+    &["&&"],
     &["|"],
     &["^"],
     &["&"],
@@ -131,6 +133,8 @@ impl Parser<'_> {
 
 fn apply(op: &str, a: i64, b: i64) -> Option<i64> {
     Some(match op {
+        "||" => i64::from(a != 0 || b != 0),
+        "&&" => i64::from(a != 0 && b != 0),
         "|" => a | b,
         "^" => a ^ b,
         "&" => a & b,
@@ -166,7 +170,8 @@ mod tests {
         assert_eq!(value("(1 + 2) * 3"), Some(9));
         assert_eq!(value("-A + ~0"), Some(-5));
         assert_eq!(value("0x10 | 010 | 3u"), Some(27));
-        assert_eq!(value("A == 4 && 1"), None);
+        assert_eq!(value("A == 4 && 1"), Some(1));
+        assert_eq!(value("0 || A < 3"), Some(0));
         assert_eq!(value("B"), None);
         assert_eq!(value("1 / 0"), None);
         assert_eq!(value("(1"), None);
