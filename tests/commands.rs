@@ -54,14 +54,6 @@ fn prepare(dir: &Path) {
     }
 }
 
-/// Output without the `Attaching` line and trailing spaces.
-fn normalized(text: &str) -> String {
-    text.lines()
-        .filter(|l| !l.starts_with("Attaching "))
-        .map(|l| format!("{}\n", l.trim_end()))
-        .collect()
-}
-
 /// `tool -c command -e program`: its normalized stdout, or why it failed.
 fn traced(tool: &[&str], command: &str, program: &str) -> Result<String, String> {
     let out = Command::new(tool[0])

@@ -87,14 +87,6 @@ static TRACED: std::sync::LazyLock<Vec<&str>> =
 static REJECTED: std::sync::LazyLock<Vec<&str>> =
     std::sync::LazyLock::new(|| program_list(include_str!("differential/rejected.txt")));
 
-/// Output without the `Attaching` line (or its JSON object) and trailing spaces.
-fn normalized(text: &str) -> String {
-    text.lines()
-        .filter(|l| !l.starts_with("Attaching ") && !l.contains(r#""type": "attached_probes""#))
-        .map(|l| format!("{}\n", l.trim_end()))
-        .collect()
-}
-
 /// Runs `run(case)` for every case on three threads; panics listing every failure.
 fn for_each_case<T: Sync>(what: &str, cases: &[T], run: impl Fn(&T) -> Result<(), String> + Sync) {
     use std::sync::atomic::{AtomicUsize, Ordering};

@@ -169,3 +169,11 @@ pub fn backends() -> &'static [&'static str] {
         &["bytecode"]
     }
 }
+
+/// Output without the `Attaching` line (or its JSON object) and trailing spaces.
+pub fn normalized(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.starts_with("Attaching ") && !l.contains(r#""type": "attached_probes""#))
+        .map(|l| format!("{}\n", l.trim_end()))
+        .collect()
+}
