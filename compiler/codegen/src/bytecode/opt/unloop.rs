@@ -13,7 +13,7 @@ use ebpfc_compiler::ir::{Block, BlockId, Function, Inst, Operand, SourceSpan, Te
 use std::collections::BTreeSet;
 
 /// The most instructions one loop entry is executed for.
-const MAX_STEPS: usize = 1 << 20;
+const MAX_STEPS: usize = 1 << 22;
 
 /// Replaces every loop entry whose execution can be completed here; true if one was.
 pub fn run(f: &mut Function) -> bool {
