@@ -102,16 +102,5 @@ fn commands_are_traced_as_bpftrace_traces_them() {
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(
-        failures.is_empty(),
-        "{} of {} traced commands failed:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
-    eprintln!(
-        "{} traced commands print the same under bpftrace and ebpfc ({})",
-        cases.len(),
-        backends().join(", ")
-    );
+    report("traced commands", cases.len(), &failures);
 }

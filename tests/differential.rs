@@ -104,18 +104,7 @@ fn for_each_case<T: Sync>(what: &str, cases: &[T], run: impl Fn(&T) -> Result<()
         }
     });
     let failures = failures.into_inner().unwrap();
-    assert!(
-        failures.is_empty(),
-        "{} of {} {what} failed:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
-    eprintln!(
-        "{} {what} print the same under bpftrace and ebpfc ({})",
-        cases.len(),
-        backends().join(", ")
-    );
+    report(what, cases.len(), &failures);
 }
 
 /// Runs `-e program params...` under bpftrace and under ebpfc on every backend.
@@ -364,15 +353,5 @@ fn traced_programs_print_what_bpftrace_prints() {
             }
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {} traced programs failed:\n{}",
-        failures.len(),
-        TRACED.len(),
-        failures.join("\n")
-    );
-    eprintln!(
-        "{} traced programs print the same under bpftrace and ebpfc",
-        TRACED.len()
-    );
+    report("traced programs", TRACED.len(), &failures);
 }

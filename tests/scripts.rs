@@ -128,16 +128,5 @@ fn scripts_print_what_bpftrace_prints() {
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(
-        failures.is_empty(),
-        "{} of {} scripts failed:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
-    eprintln!(
-        "{} scripts print the same under bpftrace and ebpfc ({})",
-        cases.len(),
-        backends().join(", ")
-    );
+    report("scripts", cases.len(), &failures);
 }

@@ -177,3 +177,18 @@ pub fn normalized(text: &str) -> String {
         .map(|l| format!("{}\n", l.trim_end()))
         .collect()
 }
+
+/// Fails listing `failures` (of `total` cases of `what`), or says that all `total`
+/// print the same under bpftrace and ebpfc.
+pub fn report(what: &str, total: usize, failures: &[String]) {
+    assert!(
+        failures.is_empty(),
+        "{} of {total} {what} failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    eprintln!(
+        "{total} {what} print the same under bpftrace and ebpfc ({})",
+        backends().join(", ")
+    );
+}
