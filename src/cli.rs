@@ -82,6 +82,15 @@ pub struct Args {
     /// instead of /sys/kernel/btf/vmlinux.
     #[arg(long, value_name = "FILE")]
     pub btf: Option<PathBuf>,
+    /// Look for included files in DIR too (may be repeated).
+    #[arg(short = 'I', value_name = "DIR")]
+    pub include_dirs: Vec<PathBuf>,
+    /// Read FILE's macros before the program (may be repeated).
+    #[arg(long = "include", value_name = "FILE")]
+    pub includes: Vec<PathBuf>,
+    /// Accepted for bpftrace's command lines: USDT semaphores are always set.
+    #[arg(long, hide = true)]
+    pub usdt_file_activation: bool,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -154,7 +163,11 @@ pub fn run(args: &Args) -> Result<u8, Failure> {
         return execute(args, &object, None, None);
     }
     let source = read_source(args)?;
-    let program = ebpfc_parser::parse(&source.text)
+    let preprocess = ebpfc_parser::Preprocess {
+        include_dirs: args.include_dirs.clone(),
+        includes: args.includes.clone(),
+    };
+    let program = ebpfc_parser::parse_with(&source.text, &preprocess)
         .map_err(|d| Failure::user(ebpfc_parser::render(&source.name, &source.text, &d)))?;
     if let Some(Stage::Ast) = args.dump {
         print!("{}", ebpfc_parser::dump(&program));
@@ -184,7 +197,8 @@ pub fn run(args: &Args) -> Result<u8, Failure> {
         check_only: args.check,
         allow_unsafe: args.allow_unsafe,
         source: Some((source.name.clone(), source.text.clone())),
-        str_size: env_string_size()?,
+        str_size: env_number(&["BPFTRACE_MAX_STRLEN", "BPFTRACE_STRLEN"])?,
+        map_keys: env_number(&["BPFTRACE_MAX_MAP_KEYS", "BPFTRACE_MAP_KEYS_MAX"])?,
     };
     let module = ebpfc_compiler::compile_with(&program, &TraceFs::system(), &options)
         .map_err(|e| compile_failure(e, &source))?;
@@ -283,6 +297,7 @@ fn execute(
         dry_run: args.dry_run,
         pid: args.pid,
         dump_blank_lines_to_stdout: args.output.is_some(),
+        cat_bytes_max: env_number(&["BPFTRACE_MAX_CAT_BYTES", "BPFTRACE_CAT_BYTES_MAX"])?,
     };
     let mut out: Box<dyn std::io::Write> =
         match &args.output {
@@ -303,14 +318,15 @@ fn execute(
     Ok(u8::try_from(code.clamp(0, 255)).unwrap_or(1))
 }
 
-/// The string size bpftrace's environment variables ask for (`BPFTRACE_MAX_STRLEN`,
-/// or 0.17's `BPFTRACE_STRLEN`).
-fn env_string_size() -> Result<Option<u32>, Failure> {
-    for name in ["BPFTRACE_MAX_STRLEN", "BPFTRACE_STRLEN"] {
+/// The number the first of bpftrace's environment variables `names` that is set asks
+/// for (the string size: `BPFTRACE_MAX_STRLEN`, or 0.17's `BPFTRACE_STRLEN`; map
+/// sizes: `BPFTRACE_MAP_KEYS_MAX`...).
+fn env_number<T: std::str::FromStr>(names: &[&str]) -> Result<Option<T>, Failure> {
+    for name in names {
         if let Ok(value) = std::env::var(name) {
             return value.trim().parse().map(Some).map_err(|_| {
                 Failure::user(format!(
-                    "error: {name} must be a number of bytes, not '{value}'"
+                    "error: {name} must be a positive number, not '{value}'"
                 ))
             });
         }

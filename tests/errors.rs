@@ -90,7 +90,7 @@ fn string_sizes_are_checked() {
         .output()
         .expect("ebpfc runs");
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("BPFTRACE_STRLEN must be a number of bytes, not 'lots'"));
+    assert!(stderr(&out).contains("BPFTRACE_STRLEN must be a positive number, not 'lots'"));
 }
 
 #[test]

@@ -58,6 +58,9 @@ pub struct Options {
     /// The size of strings `str()` reads (`BPFTRACE_STRLEN`); the default when `None`.
     /// The program's `config = { max_strlen = N }` takes precedence.
     pub str_size: Option<u32>,
+    /// The number of keys maps hold (`BPFTRACE_MAP_KEYS_MAX`); bpftrace's 4096 when
+    /// `None`. The program's `max_map_keys` and map declarations take precedence.
+    pub map_keys: Option<u32>,
 }
 
 /// Compiles a parsed program to IR, using `tracefs` for tracepoint formats.
@@ -96,7 +99,7 @@ pub fn compile_with(
         sig.id = MapId(i as u32);
     }
     hidden_maps::assign_ids(&mut state);
-    settings::apply(program, &mut state, &mut diags);
+    settings::apply(program, options.map_keys, &mut state, &mut diags);
     if diags.has_errors() {
         return Err(diags.into());
     }

@@ -12,8 +12,19 @@ pub const MAX_STRING_SIZE: u32 = 1024;
 use crate::lower::ModuleState;
 use ebpfc_parser::ast::{self, Expr, ExprKind};
 
-/// Applies every `config` block and map declaration of `program` to `state.maps`.
-pub fn apply(program: &ast::Program, state: &mut ModuleState, diags: &mut Diagnostics) {
+/// Applies `map_keys` (from the environment), then every `config` block and map
+/// declaration of `program`, to `state.maps`.
+pub fn apply(
+    program: &ast::Program,
+    map_keys: Option<u32>,
+    state: &mut ModuleState,
+    diags: &mut Diagnostics,
+) {
+    if let Some(n) = map_keys.filter(|n| *n > 0) {
+        for sig in state.maps.values_mut() {
+            sig.max_entries = n;
+        }
+    }
     for item in &program.items {
         if let ast::Item::Config(config) = item {
             for (key, value) in &config.entries {

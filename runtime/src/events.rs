@@ -30,9 +30,6 @@ use crate::output::{
 use crate::sink::Sink;
 use crate::{maps, sys};
 
-/// The most bytes `cat()` prints of a file (bpftrace's `BPFTRACE_CAT_BYTES_MAX`).
-const CAT_BYTES_MAX: u64 = 10240;
-
 /// One decoded ring-buffer record; indices are checked against the metadata.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Record {
@@ -250,12 +247,12 @@ fn system(command: &str, sink: &mut Sink<'_>) -> Result<(), RuntimeError> {
     Ok(())
 }
 
-/// Prints the file named by the NUL-terminated `path` (at most [`CAT_BYTES_MAX`] bytes
-/// of it), or its error line on stderr (in JSON, followed by an empty `cat` line).
+/// Prints the file named by the NUL-terminated `path` (at most the sink's
+/// [`Sink::cat_bytes_max`] bytes of it), or its error line on stderr (in JSON, followed by an empty `cat` line).
 fn cat(path: &[u8], sink: &mut Sink<'_>) -> Result<(), RuntimeError> {
     let path = &path[..path.iter().position(|&b| b == 0).unwrap_or(path.len())];
     let format = sink.format();
-    match read_head(path, CAT_BYTES_MAX) {
+    match read_head(path, sink.cat_bytes_max()) {
         Ok(contents) => sink.event_bytes(&render_cat(format, &contents))?,
         Err(e) => {
             sink.flush()?;

@@ -47,6 +47,8 @@ pub struct RunOptions {
     /// `-o FILE`: the two blank lines that start the exit map dump go to this process's
     /// stdout rather than to the output, as bpftrace 0.17 writes them.
     pub dump_blank_lines_to_stdout: bool,
+    /// The most bytes `cat()` prints of a file; bpftrace's 10k when `None`.
+    pub cat_bytes_max: Option<u64>,
 }
 
 /// Fails with [`RuntimeError::MissingPrivilege`] unless this process may load and attach

@@ -83,6 +83,9 @@ pub(crate) fn run(
         leftovers: Vec::new(),
         blank_lines_to_stdout: opts.dump_blank_lines_to_stdout,
     };
+    if let Some(bytes) = opts.cat_bytes_max {
+        session.sink.set_cat_bytes_max(bytes);
+    }
     if !opts.quiet {
         session.announce()?;
     }

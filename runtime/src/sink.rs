@@ -15,7 +15,12 @@ pub(crate) struct Sink<'w> {
     out: BufWriter<&'w mut dyn Write>,
     format: OutputFormat,
     flush_each_event: bool,
+    /// The most bytes `cat()` prints of a file (bpftrace's `BPFTRACE_CAT_BYTES_MAX`).
+    cat_bytes_max: u64,
 }
+
+/// [`Sink`]'s `cat()` limit unless told otherwise: bpftrace's 10k.
+const CAT_BYTES_MAX: u64 = 10240;
 
 impl<'w> Sink<'w> {
     /// Buffers `out`; events are flushed one by one when asked or when stdout is a
@@ -34,7 +39,17 @@ impl<'w> Sink<'w> {
             out: BufWriter::new(out),
             format,
             flush_each_event,
+            cat_bytes_max: CAT_BYTES_MAX,
         }
+    }
+
+    /// The most bytes `cat()` prints of a file.
+    pub fn cat_bytes_max(&self) -> u64 {
+        self.cat_bytes_max
+    }
+
+    pub fn set_cat_bytes_max(&mut self, bytes: u64) {
+        self.cat_bytes_max = bytes;
     }
 
     pub fn format(&self) -> OutputFormat {

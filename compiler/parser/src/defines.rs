@@ -2,12 +2,14 @@
 //! runs applies them: after the line, every identifier `NAME` stands for the tokens of
 //! `text` (a number, a string, an expression, other macros), until `#undef NAME`.
 //! Macros with parameters are not expanded (bpftrace 0.17 does not either). A quoted
-//! `#include "file.h"` (a path from the current directory, or absolute) adds the
-//! macros of that file; `<system>` headers are known by their values instead
+//! `#include "file.h"` (a path from the current directory, or absolute, else found in
+//! an include directory, `-I`) adds the macros of that file; so does `<file.h>` found
+//! in an include directory; other `<system>` headers are known by their values instead
 //! (`ebpfc_stdlib::constants`). `#if`/`#ifdef`/`#ifndef`/`#elif`/`#else`/`#endif`
 //! choose which lines count; [`Defines::enabled`] says whether the text at hand does.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 use logos::Logos;
 
@@ -22,6 +24,8 @@ const MAX_DEPTH: usize = 32;
 pub(crate) struct Defines<'a> {
     map: HashMap<&'a str, Macro<'a>>,
     conds: Vec<Cond>,
+    /// Where includes are looked for (`-I`), in order.
+    dirs: Vec<PathBuf>,
 }
 
 /// A macro: its text (for `#if`) and its tokens.
@@ -39,6 +43,20 @@ struct Cond {
 }
 
 impl<'a> Defines<'a> {
+    /// The macros of `includes` (`--include`), with `dirs` searched for every include.
+    pub(crate) fn with(options: &crate::Preprocess) -> Self {
+        let mut defines = Defines {
+            dirs: options.include_dirs.clone(),
+            ..Defines::default()
+        };
+        for name in &options.includes {
+            if let Some(path) = defines.find(&name.to_string_lossy(), true) {
+                defines.read(&path, 0);
+            }
+        }
+        defines
+    }
+
     /// Takes note of a `#` line: `#define NAME text`, `#undef NAME` or
     /// `#include "file"`.
     pub(crate) fn line(&mut self, line: &'a str) {
@@ -80,12 +98,29 @@ impl<'a> Defines<'a> {
         }
     }
 
-    /// The macros of the file a quoted include names (unreadable files add none; the
-    /// file's text lives as long as the program's tokens).
+    /// The macros of the file an include names (files not found add none; the file's
+    /// text lives as long as the program's tokens).
     fn include(&mut self, target: &str, depth: usize) {
-        let Some(path) = target.strip_prefix('"').and_then(|t| t.split('"').next()) else {
-            return;
+        let (quoted, name) = match target.chars().next() {
+            Some('"') => (true, target[1..].split('"').next()),
+            Some('<') => (false, target[1..].split('>').next()),
+            _ => return,
         };
+        if let Some(path) = name.and_then(|name| self.find(name, quoted)) {
+            self.read(&path, depth);
+        }
+    }
+
+    /// The file `name` names: a quoted name is first a path of its own, then (as
+    /// every name) looked for in each include directory.
+    fn find(&self, name: &str, quoted: bool) -> Option<PathBuf> {
+        let here = quoted.then(|| PathBuf::from(name));
+        here.into_iter()
+            .chain(self.dirs.iter().map(|d| d.join(name)))
+            .find(|p| p.is_file())
+    }
+
+    fn read(&mut self, path: &Path, depth: usize) {
         if depth >= MAX_DEPTH {
             return;
         }

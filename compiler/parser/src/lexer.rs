@@ -78,7 +78,7 @@ pub(crate) struct Lexer<'a> {
 }
 
 impl<'a> Lexer<'a> {
-    pub(crate) fn new(src: &'a str) -> Self {
+    pub(crate) fn new(src: &'a str, options: &crate::Preprocess) -> Self {
         let mut inner = Tok::lexer(src);
         if src.starts_with('\u{feff}') {
             inner.bump('\u{feff}'.len_utf8());
@@ -95,7 +95,7 @@ impl<'a> Lexer<'a> {
             done: false,
             fatal: false,
             prev: Prev::default(),
-            defines: Defines::default(),
+            defines: Defines::with(options),
         }
     }
 

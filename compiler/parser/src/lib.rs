@@ -42,15 +42,30 @@ pub use diagnostics::render;
 pub use dump::{dump, type_text};
 pub use lexer::{MAX_NESTING, MAX_STATEMENT_TOKENS};
 
+/// What the preprocessor reads besides the script: bpftrace's `-I DIR` and
+/// `--include FILE`.
+#[derive(Debug, Clone, Default)]
+pub struct Preprocess {
+    /// Directories searched for included files, in order.
+    pub include_dirs: Vec<std::path::PathBuf>,
+    /// Files whose macros are defined before the script's first line.
+    pub includes: Vec<std::path::PathBuf>,
+}
+
 /// Parses a whole script. On failure, returns every problem found, in source order;
 /// render them with [`render`] (file id `()`, e.g. a `SimpleFile`).
 pub fn parse(source: &str) -> Result<ast::Program, Vec<Diagnostic<()>>> {
+    parse_with(source, &Preprocess::default())
+}
+
+/// [`parse`] with include directories and forced includes.
+pub fn parse_with(source: &str, options: &Preprocess) -> Result<ast::Program, Vec<Diagnostic<()>>> {
     if u32::try_from(source.len()).is_err() {
         return Err(vec![
             Diagnostic::error().with_message("the script is larger than 4 GiB")
         ]);
     }
-    let mut lexer = lexer::Lexer::new(source);
+    let mut lexer = lexer::Lexer::new(source, options);
     let mut issues = Vec::new();
     let result = grammar::ProgramParser::new().parse(&mut issues, &mut lexer);
     let lexed = lexer.finish();
