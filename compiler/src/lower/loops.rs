@@ -27,7 +27,8 @@ impl Lower<'_> {
         self.loops.pop();
     }
 
-    /// `unroll(N) { body }`: the body N times in sequence.
+    /// `unroll(N) { body }`: the body N times in sequence. `unroll` is not a loop of
+    /// its own: `break` and `continue` in it are the enclosing loop's, as in bpftrace.
     pub(super) fn unroll(&mut self, count: &Expr, body: &Block) {
         let n = match self.const_int(count) {
             Some(n) if (1..=MAX_UNROLL).contains(&n) => n,
@@ -37,13 +38,9 @@ impl Lower<'_> {
                 return;
             }
         };
-        let exit = self.fresh_block();
         for _ in 0..n {
-            let next = self.fresh_block();
-            self.loop_body(body, next, exit);
-            self.b.jump_to(next);
+            self.block(body);
         }
-        self.b.jump_to(exit);
     }
 
     /// `for ($i : from..to) { body }`: `$i` runs from `from` up to, not including, `to`.

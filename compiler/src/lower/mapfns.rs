@@ -108,6 +108,14 @@ impl Lower<'_> {
             );
             return;
         };
+        if args.len() > 1 && !keys.is_empty() {
+            self.error(
+                "delete() takes one entry, delete(@m[key]), or a map and its key, delete(@m, key)",
+                span,
+                "two entries",
+            );
+            return;
+        }
         let keys: Vec<Expr> = if args.len() > 1 {
             args[1..].to_vec()
         } else {
@@ -154,6 +162,11 @@ impl Lower<'_> {
             );
             return;
         };
+        if matches!(&map.kind, ExprKind::Map { keys, .. } if !keys.is_empty()) {
+            let msg = format!("{name}() takes a whole map, not one entry: {name}(@m)");
+            self.error(msg, map.span, "indexed by a key");
+            return;
+        }
         let Some((index, _)) = self.map_index(map) else {
             return;
         };

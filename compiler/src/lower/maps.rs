@@ -197,6 +197,11 @@ impl Lower<'_> {
             self.error(msg, span, "key count");
             return Val::zero();
         }
+        if let Some(kind) = unreadable(&sig.kind).filter(|_| !self.module.learning) {
+            let msg = format!("{name} is a {kind} map: it can be printed, not read as a value");
+            self.error(msg, span, "not a value");
+            return Val::zero();
+        }
         let bucket = sig.is_bucketed().then(|| self.b.reg(Operand::Imm(0)));
         let key = self.build_key(&sig, &vals, bucket);
         let ptr = self.b.call(
@@ -498,5 +503,16 @@ impl Lower<'_> {
             size: 8,
             value: Operand::Imm(second),
         });
+    }
+}
+
+/// The name of an aggregation whose maps hold no single value to read (`hist`,
+/// `lhist`, `stats`); `None` for the others.
+fn unreadable(kind: &MapKind) -> Option<&'static str> {
+    match kind {
+        MapKind::Hist { .. } => Some("hist"),
+        MapKind::Lhist { .. } => Some("lhist"),
+        MapKind::Stats => Some("stats"),
+        _ => None,
     }
 }
