@@ -179,30 +179,40 @@ impl Lower<'_> {
         )
     }
 
-    /// `buf(ptr [, len])`: up to 64 bytes read from `ptr`; a length that is not a
-    /// constant is clamped to 64 when the probe runs.
+    /// `buf(ptr [, len])`: up to the string size (64 bytes unless configured) read from
+    /// `ptr`; a longer constant length is cut with a warning, one that is not a constant
+    /// is clamped when the probe runs.
     fn buf(&mut self, args: &[Expr], span: Span) -> Val {
         if !self.arity("buf", args, 1..=2, span) {
             return Val::Void;
         }
         let value = self.expr(&args[0]);
+        let max = self.module.str_size.max(MAX_BUF);
         let (size, len) = match args.get(1) {
             None => {
-                let n = value.ty().size().clamp(1, MAX_BUF);
+                let n = value.ty().size().clamp(1, max);
                 (n, Operand::Imm(i64::from(n)))
             }
-            Some(a) => match self.const_int(a) {
-                Some(n) if (1..=i64::from(MAX_BUF)).contains(&n) => (n as u32, Operand::Imm(n)),
-                Some(_) => {
-                    let msg = format!("buf() length must be from 1 to {MAX_BUF}");
-                    self.error(msg, a.span, "bad length");
-                    return Val::Void;
+            Some(a) => {
+                match self.const_int(a) {
+                    Some(n) if (1..=i64::from(max)).contains(&n) => (n as u32, Operand::Imm(n)),
+                    Some(n) if n > 0 => {
+                        let msg = format!("buf() reads at most {max} bytes (BPFTRACE_STRLEN): {n} is cut to {max}");
+                        self.warn(msg, a.span, "too long");
+                        (max, Operand::Imm(i64::from(max)))
+                    }
+                    Some(n) => {
+                        if n < 0 {
+                            self.error("buf() length must not be negative", a.span, "bad length");
+                        }
+                        (1, Operand::Imm(0))
+                    }
+                    None => {
+                        let n = self.int_operand(a);
+                        (max, Operand::Reg(self.clamp(n, max)))
+                    }
                 }
-                None => {
-                    let n = self.int_operand(a);
-                    (MAX_BUF, Operand::Reg(self.clamp(n, MAX_BUF)))
-                }
-            },
+            }
         };
         let ty = Type::Buf { size };
         let slot = self.value_slot(&ty);
