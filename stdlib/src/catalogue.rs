@@ -150,12 +150,11 @@ const REGISTERS: &[&str] = &[
 ];
 /// Probes on a function's entry or return with its arguments in registers.
 const CALL_SITES: &[&str] = &["kprobe", "kretprobe", "uprobe", "uretprobe", "usdt"];
-/// Probes with numbered arguments (`arg0`...).
+/// Probes with numbered arguments (`arg0`...): not the return probes, whose argument
+/// registers are gone by then.
 const WITH_ARGS: &[&str] = &[
     "kprobe",
-    "kretprobe",
     "uprobe",
-    "uretprobe",
     "usdt",
     "fentry",
     "fexit",

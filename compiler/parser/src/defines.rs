@@ -5,7 +5,8 @@
 //! `#include "file.h"` (a path from the current directory, or absolute, else found in
 //! an include directory, `-I`) adds the macros of that file; so does `<file.h>` found
 //! in an include directory; other `<system>` headers are known by their values instead
-//! (`ebpfc_stdlib::constants`). `#if`/`#ifdef`/`#ifndef`/`#elif`/`#else`/`#endif`
+//! (`ebpfc_stdlib::constants`), and kernel headers need not be installed (their types
+//! come from BTF); any other file that cannot be found is reported. `#if`/`#ifdef`/`#ifndef`/`#elif`/`#else`/`#endif`
 //! choose which lines count; [`Defines::enabled`] says whether the text at hand does.
 
 use std::collections::HashMap;
@@ -26,7 +27,22 @@ pub(crate) struct Defines<'a> {
     conds: Vec<Cond>,
     /// Where includes are looked for (`-I`), in order.
     dirs: Vec<PathBuf>,
+    /// Includes not found since [`Defines::take_missing`] was last called.
+    missing: Vec<String>,
 }
+
+/// Headers the preprocessor provides itself (as bpftrace's clang does), found even
+/// where no C headers are installed.
+const BUILTIN_HEADERS: &[&str] = &[
+    "stddef.h",
+    "stdarg.h",
+    "stdbool.h",
+    "stdint.h",
+    "limits.h",
+    "float.h",
+    "__stddef_max_align_t.h",
+    "clang_workarounds.h",
+];
 
 /// A macro: its text (for `#if`) and its tokens.
 struct Macro<'a> {
@@ -50,8 +66,12 @@ impl<'a> Defines<'a> {
             ..Defines::default()
         };
         for name in &options.includes {
-            if let Some(path) = defines.find(&name.to_string_lossy(), true) {
-                defines.read(&path, 0);
+            let name = name.to_string_lossy();
+            match defines.find(&name, true) {
+                Some(path) => defines.read(&path, 0),
+                None => defines
+                    .missing
+                    .push(format!("cannot find the file to include: {name}")),
             }
         }
         defines
@@ -98,16 +118,29 @@ impl<'a> Defines<'a> {
         }
     }
 
-    /// The macros of the file an include names (files not found add none; the file's
-    /// text lives as long as the program's tokens).
+    /// The problems met since the last call: includes whose file was not found.
+    pub(crate) fn take_missing(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.missing)
+    }
+
+    /// The macros of the file an include names (the file's text lives as long as the
+    /// program's tokens). A system header found only in the system's folders is known
+    /// by its values instead; a file found nowhere is a problem to report.
     fn include(&mut self, target: &str, depth: usize) {
         let (quoted, name) = match target.chars().next() {
             Some('"') => (true, target[1..].split('"').next()),
             Some('<') => (false, target[1..].split('>').next()),
             _ => return,
         };
-        if let Some(path) = name.and_then(|name| self.find(name, quoted)) {
-            self.read(&path, depth);
+        let Some(name) = name.filter(|n| !n.is_empty()) else {
+            return;
+        };
+        match self.find(name, quoted) {
+            Some(path) => self.read(&path, depth),
+            None if system_header(name) => {}
+            None => self
+                .missing
+                .push(format!("cannot find the file to include: {target}")),
         }
     }
 
@@ -244,6 +277,49 @@ impl<'a> Defines<'a> {
     }
 }
 
+/// Folders of the kernel's headers: their types come from BTF, so they need not be
+/// installed.
+const KERNEL_HEADER_DIRS: &[&str] = &[
+    "linux/",
+    "net/",
+    "uapi/",
+    "asm/",
+    "asm-generic/",
+    "trace/",
+    "scsi/",
+    "sound/",
+    "crypto/",
+    "kvm/",
+    "xen/",
+    "rdma/",
+    "video/",
+    "drm/",
+    "media/",
+    "keys/",
+    "vdso/",
+];
+
+/// Whether `name` is a header of the kernel's, the system's (installed), or the
+/// preprocessor's own.
+fn system_header(name: &str) -> bool {
+    if BUILTIN_HEADERS.contains(&name) || KERNEL_HEADER_DIRS.iter().any(|d| name.starts_with(d)) {
+        return true;
+    }
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let modules = Path::new("/lib/modules").join(release.trim());
+    let multiarch = format!("/usr/include/{}-linux-gnu", std::env::consts::ARCH);
+    let dirs = [
+        PathBuf::from("/usr/local/include"),
+        PathBuf::from("/usr/include"),
+        PathBuf::from(multiarch),
+        modules.join("build/include"),
+        modules.join("source/include"),
+        modules.join("build/arch/x86/include"),
+        modules.join("build/arch/x86/include/generated"),
+    ];
+    dirs.iter().any(|d| d.join(name).is_file())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,13 +357,23 @@ mod tests {
         let header = dir.join("common.h");
         std::fs::write(&header, "#define LIMIT 99\nint x;\n#define NAME \"n\"\n").unwrap();
         let line: &'static str = Box::leak(format!("#include \"{}\"", header.display()).into());
-        let d = defines(&[
+        let mut d = defines(&[
             line,
             "#include <linux/errno.h>",
+            "#include <net/sock.h>",
+            "#include <stddef.h>",
             "#include \"/nonexistent.h\"",
+            "#include <nonexistent/header.h>",
         ]);
         std::fs::remove_dir_all(&dir).unwrap();
         assert!(d.contains("LIMIT") && d.contains("NAME") && !d.contains("x"));
+        assert_eq!(
+            d.take_missing(),
+            [
+                "cannot find the file to include: \"/nonexistent.h\"",
+                "cannot find the file to include: <nonexistent/header.h>"
+            ]
+        );
     }
 
     #[test]

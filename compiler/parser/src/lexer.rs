@@ -83,6 +83,12 @@ impl<'a> Lexer<'a> {
         if src.starts_with('\u{feff}') {
             inner.bump('\u{feff}'.len_utf8());
         }
+        let mut defines = Defines::with(options);
+        for problem in defines.take_missing() {
+            inner
+                .extras
+                .push(error(problem, 0..0, "included before the program"));
+        }
         Lexer {
             inner,
             tokens: VecDeque::with_capacity(2 * LOOKAHEAD),
@@ -95,7 +101,7 @@ impl<'a> Lexer<'a> {
             done: false,
             fatal: false,
             prev: Prev::default(),
-            defines: Defines::with(options),
+            defines,
         }
     }
 
@@ -195,6 +201,10 @@ impl<'a> Lexer<'a> {
             _ if rest.starts_with('#') => {
                 let len = line_len(rest);
                 self.defines.line(&rest[..len]);
+                for problem in self.defines.take_missing() {
+                    let span = start..start + rest[..len].trim_end().len();
+                    self.inner.extras.push(error(problem, span, "not found"));
+                }
                 self.emit(Tok::Preproc(rest[..len].trim_end()), start, start + len);
             }
             "struct" | "union" | "enum" => self.c_definition(rest, start, word_len),

@@ -107,6 +107,12 @@ impl Lower<'_> {
                 op: UnaryOp::Neg,
                 expr,
             } => self.const_int(expr).map(i64::wrapping_neg),
+            // Parameters are known when the program is compiled, as bpftrace treats them.
+            ExprKind::Positional(n) => match self.module.params.get(*n as usize - 1) {
+                Some(text) => parse_int(text),
+                None => Some(0),
+            },
+            ExprKind::PositionalCount => i64::try_from(self.module.params.len()).ok(),
             _ => None,
         }
     }

@@ -191,12 +191,16 @@ impl Lower<'_> {
         }
     }
 
-    /// `str(s, n)` of a string: its first `n` bytes (`n` a literal), else the string.
+    /// `str(s, n)` of a string: its first `n` bytes, else (no `n`) the string.
     fn truncated(&mut self, slot: SlotId, size: u32, len: Option<&Expr>) -> Val {
-        let Some(n) = len.and_then(|l| self.const_int(l)).filter(|n| *n >= 0) else {
+        let Some(len) = len else {
             return Val::Str(slot, size);
         };
-        let n = (n as u32).min(size);
+        let Some(n) = self.const_int(len) else {
+            let n = self.int_operand(len);
+            return self.truncated_at_run_time(slot, size, n);
+        };
+        let n = (n.max(0) as u32).min(size);
         let own = self.b.slot(n + 1);
         let total = self.b.slot_size(own);
         self.b.zero(Base::Slot(own), 0, total);
@@ -210,6 +214,42 @@ impl Lower<'_> {
             });
         }
         Val::Str(own, n + 1)
+    }
+
+    /// [`Self::truncated`] when `n` is known only when the probe runs: every byte at
+    /// or past `n` is masked to NUL (no branches for the verifier to walk).
+    fn truncated_at_run_time(&mut self, slot: SlotId, size: u32, n: Operand) -> Val {
+        let n = self.b.reg(n);
+        let own = self.b.slot(size);
+        let total = self.b.slot_size(own);
+        self.b.zero(Base::Slot(own), 0, total);
+        for i in 0..size.saturating_sub(1) as i32 {
+            let byte = self.load_byte(slot, i);
+            let (keep, mask, kept) = (self.b.vreg(), self.b.vreg(), self.b.vreg());
+            self.b.emit(Inst::Set {
+                dst: keep,
+                cond: Cmp::SGt,
+                lhs: n,
+                rhs: Operand::Imm(i64::from(i)),
+            });
+            self.b.emit(Inst::Neg {
+                dst: mask,
+                src: keep,
+            });
+            self.b.emit(Inst::Alu {
+                dst: kept,
+                op: AluOp::And,
+                lhs: byte,
+                rhs: Operand::Reg(mask),
+            });
+            self.b.emit(Inst::Store {
+                base: Base::Slot(own),
+                offset: i,
+                size: 1,
+                value: Operand::Reg(kept),
+            });
+        }
+        Val::Str(own, size)
     }
 
     /// Untyped pointers of syscall tracepoints, uprobes and USDT point into user memory.
