@@ -48,7 +48,8 @@ pub struct Args {
     /// Load and attach every probe, then exit.
     #[arg(long)]
     pub dry_run: bool,
-    /// Run COMMAND (split on spaces) once probes are attached; `cpid` is its pid and
+    /// Run COMMAND (split into words as a shell does, quotes kept together) once probes
+    /// are attached; `cpid` is its pid and
     /// the program ends when it exits.
     #[arg(short = 'c', value_name = "COMMAND")]
     pub command: Option<String>,

@@ -66,6 +66,18 @@ const WITH_PARAMS: &[(&str, &[&str])] = &[
         r#"BEGIN { $i = 0; while ($i < $1) { @sq[$i] = $i * $i; $i++; } exit(); }"#,
         &["5"],
     ),
+    (
+        r#"BEGIN { $i = 0; unroll($1) { $i++; } printf("%d %d\n", $i, strncmp("abcd", "abxx", $2)); exit(); }"#,
+        &["3", "2"],
+    ),
+    (
+        r#"BEGIN { @m[1] = 10; @m[2] = 20; @m[3] = 30; print(@m, $1, $2); exit(); }"#,
+        &["2", "10"],
+    ),
+    (
+        r#"BEGIN { $n = 3; printf("[%s] [%s]\n", str($1, $n), str($1, $n + 20)); exit(); }"#,
+        &["abcdefghij"],
+    ),
 ];
 
 /// Programs spanning several lines.

@@ -75,17 +75,49 @@ impl TypeEnv {
 
     /// Adds a script's `struct`/`union`/`enum` definition.
     pub fn define(&mut self, text: &str) -> Result<(), String> {
-        match cdecl::parse_definition(text)? {
-            Decl::Enum(values) => self.constants.extend(values),
-            Decl::Struct(decl) => {
-                let laid = self.lay_out(&decl)?;
-                if self.script.iter().any(|s| s.name == laid.name) {
-                    return Err(format!("{} {} is defined twice", decl.keyword, decl.name));
+        self.define_all(&[text])
+            .pop()
+            .map_or(Ok(()), |(_, e)| Err(e))
+    }
+
+    /// Adds a script's definitions, which may name each other in any order (a struct
+    /// pointing to itself or to one defined later): every struct is named first, then
+    /// laid out twice, so pointers to later structs know their sizes. Returns the
+    /// problems, with the index of the definition each is in.
+    pub fn define_all(&mut self, texts: &[&str]) -> Vec<(usize, String)> {
+        let mut problems = Vec::new();
+        let mut structs = Vec::new();
+        for (i, text) in texts.iter().enumerate() {
+            match cdecl::parse_definition(text) {
+                Ok(Decl::Enum(values)) => self.constants.extend(values),
+                Ok(Decl::Struct(decl)) => {
+                    let name = format!("{} {}", decl.keyword, decl.name);
+                    if self.script.iter().any(|s| s.name == name) {
+                        problems.push((i, format!("{name} is defined twice")));
+                        continue;
+                    }
+                    structs.push((i, self.script.len(), decl));
+                    self.script.push(ScriptStruct {
+                        name,
+                        size: 0,
+                        align: 1,
+                        members: Vec::new(),
+                    });
                 }
-                self.script.push(laid);
+                Err(e) => problems.push((i, e)),
             }
         }
-        Ok(())
+        for pass in 0..2 {
+            for (i, slot, decl) in &structs {
+                match self.lay_out(decl) {
+                    Ok(laid) => self.script[*slot] = laid,
+                    Err(e) if pass == 1 => problems.push((*i, e)),
+                    Err(_) => {}
+                }
+            }
+        }
+        problems.sort_by_key(|(i, _)| *i);
+        problems
     }
 
     /// The value of a named constant: the script's own, a kernel enumerator, or a

@@ -140,12 +140,17 @@ fn script_types(
     diags: &mut Diagnostics,
 ) -> ctypes::TypeEnv {
     let mut types = ctypes::TypeEnv::new(options.btf.clone());
-    for item in &program.items {
-        if let ast::Item::CDefinition(text) = item {
-            if let Err(msg) = types.define(&text.node) {
-                diags.push(error::error(msg, text.span, "in this definition"));
-            }
-        }
+    let definitions: Vec<_> = program
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            ast::Item::CDefinition(text) => Some(text),
+            _ => None,
+        })
+        .collect();
+    let texts: Vec<&str> = definitions.iter().map(|t| t.node.as_str()).collect();
+    for (i, msg) in types.define_all(&texts) {
+        diags.push(error::error(msg, definitions[i].span, "in this definition"));
     }
     types
 }
