@@ -49,8 +49,7 @@ pub struct Args {
     #[arg(long)]
     pub dry_run: bool,
     /// Run COMMAND (split into words as a shell does, quotes kept together) once probes
-    /// are attached; `cpid` is its pid and
-    /// the program ends when it exits.
+    /// are attached; `cpid` is its pid and the program ends when it exits.
     #[arg(short = 'c', value_name = "COMMAND")]
     pub command: Option<String>,
     /// Write output to FILE instead of stdout.
