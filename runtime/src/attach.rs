@@ -125,8 +125,11 @@ pub(crate) fn is_attachable(probe: &Probe) -> bool {
     )
 }
 
-/// Attaches every attachable probe of `meta`, in metadata order; with `pid`, uprobes
-/// fire only in that process.
+/// Attaches every attachable probe of `meta`; with `pid`, uprobes fire only in that
+/// process. Probes of one event run in the order they are written, as in bpftrace:
+/// most kinds run in the order they were attached, so they are attached in metadata
+/// order; the kernel runs kprobes, uprobes, USDT probes and software events that share
+/// an event last-attached first, so those are attached afterwards, in reverse.
 pub(crate) fn attach_all(
     ebpf: &mut Ebpf,
     meta: &Metadata,
@@ -138,11 +141,24 @@ pub(crate) fn attach_all(
         pid: pid.and_then(|p| i32::try_from(p).ok()).unwrap_or(-1),
         functions: FunctionOffsets::default(),
     };
-    for probe in meta.probes.iter().filter(|p| is_attachable(p)) {
+    let attachable = || meta.probes.iter().filter(|p| is_attachable(p));
+    let forward = attachable().filter(|p| !runs_last_attached_first(p));
+    let reverse = attachable().filter(|p| runs_last_attached_first(p)).rev();
+    for probe in forward.chain(reverse) {
         let program = program_mut(ebpf, probe)?;
         attach_one(program, probe, &mut target, &mut links).map_err(|e| attach_error(probe, e))?;
     }
     Ok(links)
+}
+
+/// Whether the kernel runs probes of this kind that share an event in the reverse of
+/// the order they were attached.
+fn runs_last_attached_first(probe: &Probe) -> bool {
+    match &probe.attach {
+        Attach::Kprobe { ret, .. } => !ret,
+        Attach::Uprobe { .. } | Attach::Usdt { .. } | Attach::Software { .. } => true,
+        _ => false,
+    }
 }
 
 /// The processes probes fire in: aya's uprobe scope, and the pid for ebpfc's own

@@ -41,8 +41,8 @@ pub const EVENT_JOIN: u64 = 6;
 pub const EVENT_UNWATCH: u64 = 7;
 /// Elements `join()` reads from its array.
 pub const JOIN_ARGS: u32 = 16;
-/// Bytes of each `join()` element, NUL included.
-pub const JOIN_ARG_SIZE: u32 = 64;
+/// Bytes of each `join()` element, NUL included (bpftrace's 1024).
+pub const JOIN_ARG_SIZE: u32 = 1024;
 
 /// Everything the runtime needs to know about an object.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]

@@ -28,7 +28,7 @@ impl Lower<'_> {
                 Val::Scalar(Operand::Imm(*value as i64), Type::I64)
             }
             ExprKind::Bool(b) => Val::Scalar(Operand::Imm(i64::from(*b)), Type::Bool),
-            ExprKind::Str(s) => self.str_literal(s),
+            ExprKind::Str(s) => self.checked_str_literal(s, e.span),
             ExprKind::Variable(name) => self.variable(name, e),
             ExprKind::Positional(n) => self.positional(*n),
             ExprKind::PositionalCount => {
@@ -97,6 +97,20 @@ impl Lower<'_> {
                 Operand::Imm(0)
             }
         }
+    }
+
+    /// A string literal used as a value: it must fit a string (the NUL included), as
+    /// bpftrace requires.
+    fn checked_str_literal(&mut self, text: &str, span: Span) -> Val {
+        let len = ebpfc_stdlib::bytes::literal_bytes(text).len();
+        let most = self.module.str_size.saturating_sub(1) as usize;
+        if len > most {
+            let msg = format!(
+                "string literal is too long: {len} bytes, and strings hold {most} (see BPFTRACE_STRLEN)"
+            );
+            self.error(msg, span, "too long");
+        }
+        self.str_literal(text)
     }
 
     /// The value of a constant integer expression, if it is one.
