@@ -414,7 +414,9 @@ fn string_literals_longer_than_a_stack_record_print_whole() {
         let text = "b".repeat(n);
         let out = run(
             &[],
-            &format!(r#"BEGIN {{ printf("%s\n", "{text}"); exit(); }}"#),
+            &format!(
+                r#"config = {{ max_strlen = 256 }} BEGIN {{ printf("%s\n", "{text}"); exit(); }}"#
+            ),
         );
         assert_eq!(out, format!("{text}\n\n\n"));
     }
