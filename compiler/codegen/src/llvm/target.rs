@@ -36,6 +36,18 @@ pub fn machine() -> Result<TargetMachine, CodegenError> {
         // SAFETY: registers the BPF assembly parser (for the division inline assembly),
         // which inkwell does not; called once, after the target itself is registered.
         unsafe { llvm_sys::target::LLVMInitializeBPFAsmParser() };
+        // Branches are not folded into selects with the loads they guard: byte-by-byte
+        // string compares would otherwise load every byte up front and spill them past
+        // the 512-byte stack.
+        let args = [
+            c"ebpfc".as_ptr(),
+            c"-simplifycfg-branch-fold-threshold=0".as_ptr(),
+        ];
+        // SAFETY: two valid NUL-terminated arguments, parsed once before any other use
+        // of LLVM's options.
+        unsafe {
+            llvm_sys::support::LLVMParseCommandLineOptions(2, args.as_ptr(), std::ptr::null())
+        };
     });
     let triple = TargetTriple::create(TRIPLE);
     let target = Target::from_triple(&triple)
