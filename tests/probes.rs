@@ -245,7 +245,7 @@ fn kprobes_load_then_fail_to_attach_with_a_reason() {
     assert!(!run.status.success());
     let err = stderr(&run);
     assert!(
-        err.contains("kprobe:vfs_read") && err.contains("kprobes are not available"),
+        err.contains("probe:vfs_read") && err.contains("kprobes are not available"),
         "{err}"
     );
 }
