@@ -4,7 +4,7 @@
 
 use std::net::Ipv6Addr;
 
-use ebpfc_stdlib::meta::{MapKind, Ty, EVENT_JOIN};
+use ebpfc_stdlib::meta::{MapKind, Ty, EVENT_JOIN, JOIN_ARG_SIZE};
 
 use super::*;
 use crate::output::resolve::ipv6_text;
@@ -258,7 +258,7 @@ fn join_record(elements: &[&str]) -> Vec<u8> {
         .flat_map(|w| w.to_le_bytes())
         .collect::<Vec<u8>>();
     for element in elements {
-        record.extend(s(element, 64));
+        record.extend(s(element, JOIN_ARG_SIZE as usize));
     }
     record
 }
@@ -286,7 +286,7 @@ fn join_stops_at_the_first_empty_element() {
 #[test]
 fn join_of_a_truncated_record_prints_what_is_there() {
     let mut record = join_record(&["x", "y", "z"]);
-    record.truncate(24 + 64 + 1);
+    record.truncate(24 + JOIN_ARG_SIZE as usize + 1);
     assert_eq!(render_join(OutputFormat::Text, b"-", &record), "x-y\n");
     assert_eq!(render_join(OutputFormat::Text, b"-", &record[..5]), "\n");
 }
