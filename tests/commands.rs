@@ -116,7 +116,6 @@ fn commands_are_traced_as_bpftrace_traces_them() {
     let dir = std::env::temp_dir().join(format!("ebpfc-tc{}", std::process::id()));
     prepare(&dir);
     let text = dir.display().to_string();
-    let ebpfc = env!("CARGO_BIN_EXE_ebpfc");
     let cases = cases();
     let mut failures = Vec::new();
     for (command, program) in &cases {
@@ -124,22 +123,10 @@ fn commands_are_traced_as_bpftrace_traces_them() {
             command.replace("@DIR@", &text),
             program.replace("@DIR@", &text),
         );
-        let want = match traced(&["bpftrace"], &command, &program) {
-            Ok(want) => want,
-            Err(e) => {
-                failures.push(e);
-                continue;
-            }
-        };
-        for backend in backends() {
-            match traced(&[ebpfc, "--backend", backend], &command, &program) {
-                Ok(got) if got == want => {}
-                Ok(got) => failures.push(format!(
-                    "-c {command} -e {program}\n--- bpftrace\n{want}--- ebpfc ({backend})\n{got}"
-                )),
-                Err(e) => failures.push(e),
-            }
-        }
+        let case = format!("-c {command} -e {program}");
+        check_case(&case, &mut failures, |tool| {
+            traced(tool, &command, &program)
+        });
     }
     let _ = std::fs::remove_dir_all(&dir);
     report("traced commands", cases.len(), &failures);

@@ -345,25 +345,9 @@ fn traced_programs_print_what_bpftrace_prints() {
     if !differential_available("traced_programs_print_what_bpftrace_prints") {
         return;
     }
-    let ebpfc = env!("CARGO_BIN_EXE_ebpfc");
     let mut failures = Vec::new();
     for program in TRACED.iter() {
-        let want = match traced(&["bpftrace"], program) {
-            Ok(want) => want,
-            Err(e) => {
-                failures.push(e);
-                continue;
-            }
-        };
-        for backend in backends() {
-            match traced(&[ebpfc, "--backend", backend], program) {
-                Ok(got) if got == want => {}
-                Ok(got) => failures.push(format!(
-                    "{program}\n--- bpftrace\n{want}--- ebpfc ({backend})\n{got}"
-                )),
-                Err(e) => failures.push(e),
-            }
-        }
+        check_case(program, &mut failures, |tool| traced(tool, program));
     }
     report("traced programs", TRACED.len(), &failures);
 }

@@ -106,26 +106,13 @@ fn scripts_print_what_bpftrace_prints() {
     let dir = std::env::temp_dir().join(format!("ebpfc-sc{}", std::process::id()));
     prepare(&dir);
     let cases = cases(&dir.display().to_string());
-    let ebpfc = env!("CARGO_BIN_EXE_ebpfc");
     let mut failures = Vec::new();
     for case in &cases {
-        let want = match run_case(&["bpftrace"], case, &dir) {
-            Ok(want) => want,
-            Err(e) => {
-                failures.push(e);
-                continue;
-            }
-        };
-        for backend in backends() {
-            match run_case(&[ebpfc, "--backend", backend], case, &dir) {
-                Ok(got) if got == want => {}
-                Ok(got) => failures.push(format!(
-                    "{:?} {:?} -c {:?}\n{}\n--- bpftrace\n{want}--- ebpfc ({backend})\n{got}",
-                    case.flags, case.params, case.command, case.script
-                )),
-                Err(e) => failures.push(e),
-            }
-        }
+        let what = format!(
+            "{:?} {:?} -c {:?}\n{}",
+            case.flags, case.params, case.command, case.script
+        );
+        check_case(&what, &mut failures, |tool| run_case(tool, case, &dir));
     }
     let _ = std::fs::remove_dir_all(&dir);
     report("scripts", cases.len(), &failures);

@@ -178,6 +178,30 @@ pub fn normalized(text: &str) -> String {
         .collect()
 }
 
+/// Runs one differential case: `run` gets the tool's command (`bpftrace`, then ebpfc on
+/// each backend) and returns its normalized output. Adds to `failures` every failed
+/// run and every ebpfc output unlike bpftrace's, headed by `case`.
+pub fn check_case(
+    case: &str,
+    failures: &mut Vec<String>,
+    run: impl Fn(&[&str]) -> Result<String, String>,
+) {
+    let want = match run(&["bpftrace"]) {
+        Ok(want) => want,
+        Err(e) => return failures.push(e),
+    };
+    let ebpfc = env!("CARGO_BIN_EXE_ebpfc");
+    for backend in backends() {
+        match run(&[ebpfc, "--backend", backend]) {
+            Ok(got) if got == want => {}
+            Ok(got) => failures.push(format!(
+                "{case}\n--- bpftrace\n{want}--- ebpfc ({backend})\n{got}"
+            )),
+            Err(e) => failures.push(e),
+        }
+    }
+}
+
 /// Fails listing `failures` (of `total` cases of `what`), or says that all `total`
 /// print the same under bpftrace and ebpfc.
 pub fn report(what: &str, total: usize, failures: &[String]) {

@@ -99,11 +99,11 @@ impl Lower<'_> {
         }
     }
 
-    /// A string literal used as a value: it must fit a string (the NUL included) of the
-    /// configured size or of bpftrace's default 64 bytes, as bpftrace requires.
+    /// A string literal used as a value: it must fit [`Self::string_capacity`] (the NUL
+    /// included), as bpftrace requires.
     fn checked_str_literal(&mut self, text: &str, span: Span) -> Val {
         let len = ebpfc_stdlib::bytes::literal_bytes(text).len();
-        let most = self.module.str_size.max(crate::settings::STRING_SIZE) as usize - 1;
+        let most = self.string_capacity() as usize - 1;
         if len > most {
             let msg = format!(
                 "string literal is too long: {len} bytes, and strings hold {most} (see BPFTRACE_STRLEN)"

@@ -252,6 +252,12 @@ impl Lower<'_> {
         Val::Str(own, size)
     }
 
+    /// The most bytes a string literal (NUL included) or a `buf()` may hold: the
+    /// configured string size, and at least bpftrace's default 64.
+    pub(super) fn string_capacity(&self) -> u32 {
+        self.module.str_size.max(crate::settings::STRING_SIZE)
+    }
+
     /// Untyped pointers of syscall tracepoints, uprobes and USDT point into user memory.
     pub(super) fn user_pointers(&self) -> bool {
         match &self.target.attach {

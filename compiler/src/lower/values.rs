@@ -15,8 +15,6 @@ use ebpfc_stdlib::meta;
 pub const MAX_FRAMES: u32 = 127;
 /// `BPF_F_USER_STACK`: `get_stackid` walks the user stack.
 const USER_STACK: i64 = 1 << 8;
-/// Largest `buf()` length.
-const MAX_BUF: u32 = 64;
 
 impl Lower<'_> {
     /// The functions of this module; `None` when `name` is not one of them.
@@ -187,32 +185,32 @@ impl Lower<'_> {
             return Val::Void;
         }
         let value = self.expr(&args[0]);
-        let max = self.module.str_size.max(MAX_BUF);
+        let max = self.string_capacity();
         let (size, len) = match args.get(1) {
             None => {
                 let n = value.ty().size().clamp(1, max);
                 (n, Operand::Imm(i64::from(n)))
             }
-            Some(a) => {
-                match self.const_int(a) {
-                    Some(n) if (1..=i64::from(max)).contains(&n) => (n as u32, Operand::Imm(n)),
-                    Some(n) if n > 0 => {
-                        let msg = format!("buf() reads at most {max} bytes (BPFTRACE_STRLEN): {n} is cut to {max}");
-                        self.warn(msg, a.span, "too long");
-                        (max, Operand::Imm(i64::from(max)))
-                    }
-                    Some(n) => {
-                        if n < 0 {
-                            self.error("buf() length must not be negative", a.span, "bad length");
-                        }
-                        (1, Operand::Imm(0))
-                    }
-                    None => {
-                        let n = self.int_operand(a);
-                        (max, Operand::Reg(self.clamp(n, max)))
-                    }
+            Some(a) => match self.const_int(a) {
+                Some(n) if (1..=i64::from(max)).contains(&n) => (n as u32, Operand::Imm(n)),
+                Some(n) if n > 0 => {
+                    let msg = format!(
+                        "buf() reads at most {max} bytes (BPFTRACE_STRLEN): {n} is cut to {max}"
+                    );
+                    self.warn(msg, a.span, "too long");
+                    (max, Operand::Imm(i64::from(max)))
                 }
-            }
+                Some(n) => {
+                    if n < 0 {
+                        self.error("buf() length must not be negative", a.span, "bad length");
+                    }
+                    (1, Operand::Imm(0))
+                }
+                None => {
+                    let n = self.int_operand(a);
+                    (max, Operand::Reg(self.clamp(n, max)))
+                }
+            },
         };
         let ty = Type::Buf { size };
         let slot = self.value_slot(&ty);
