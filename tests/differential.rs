@@ -55,7 +55,7 @@ const WITH_PARAMS: &[(&str, &[&str])] = &[
         &[],
     ),
     (
-        r#"interval:ms:$1 { @n = count(); printf("%s\n", probe); exit(); }"#,
+        r#"interval:ms:$1 /@d == 0/ { @d = 1; @n = count(); printf("%s\n", probe); exit(); }"#,
         &["50"],
     ),
     (
