@@ -429,7 +429,7 @@ impl<'a> Lexer<'a> {
                 "inside a probe or top-level item",
             )
             .with_notes(vec![
-                "'#' lines (#include, #define) are only allowed at the top level, between probes"
+                "'#' lines (#include, #define) go at the top of the script, before the first probe"
                     .to_string(),
             ]),
         );

@@ -20,6 +20,7 @@ mod header;
 mod lexer;
 mod literal;
 mod mistakes;
+mod order;
 mod precedence;
 mod token;
 
@@ -78,6 +79,10 @@ pub fn parse_with(source: &str, options: &Preprocess) -> Result<ast::Program, Ve
             items,
             span: span::Span::new(0, source.len()),
         };
+        let misplaced = order::check(&program);
+        if !misplaced.is_empty() {
+            return Err(misplaced);
+        }
         return match depth::check(&program) {
             None => Ok(program),
             Some(diag) => Err(vec![diag]),

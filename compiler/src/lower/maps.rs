@@ -2,7 +2,7 @@
 //! assignment and the per-CPU aggregations (count, sum, min, max, avg, stats, hist,
 //! lhist) with the value layouts `ebpfc_stdlib::meta::MapKind` documents.
 
-use super::mapcheck::{conflict, describe, two_places, unify};
+use super::mapcheck::{compatible, conflict, describe, two_places, unify};
 use super::mapsig::MapSig;
 pub use super::mapsig::MAX_KEYS;
 use super::{Lower, Val};
@@ -14,6 +14,8 @@ use ebpfc_parser::span::Span;
 use ebpfc_stdlib::meta::MapKind;
 
 const BPF_NOEXIST: i64 = 1;
+/// The most buckets an lhist() may have, as in bpftrace.
+const MAX_LHIST_BUCKETS: i64 = 1000;
 /// An insertion that lost a race with another CPU's: not a drop.
 const EEXIST: i64 = 17;
 
@@ -185,10 +187,21 @@ impl Lower<'_> {
 
     /// Reads `@m[keys]` (0 or an empty string when absent).
     pub(super) fn read_map(&mut self, name: &str, keys: &[Expr], span: Span) -> Val {
-        let (_, vals) = self.key_vals(keys);
+        let (key, vals) = self.key_vals(keys);
         let Some(sig) = self.known_map(name, span) else {
             return Val::zero();
         };
+        if let (Some(stored), Some(read)) = (&sig.key, &key) {
+            if !compatible(stored, read) && !self.module.learning {
+                let msg = (
+                    format!("has key {stored} here"),
+                    format!("but is read with key {read} here"),
+                );
+                let diag = two_places(name, &msg, sig.span, span);
+                self.module.diags.push(diag);
+                return Val::zero();
+            }
+        }
         if keys.is_empty() != sig.key.is_none() {
             let msg = match sig.key {
                 Some(_) => format!("{name} has keys: read one entry with {name}[key]"),
@@ -374,6 +387,8 @@ impl Lower<'_> {
         }
     }
 
+    /// lhist() bounds and step: literals with 0 <= min < max, 0 < step <= max - min and at
+    /// most [`MAX_LHIST_BUCKETS`] buckets.
     fn lhist_params(&mut self, args: &[Expr], span: Span) -> Option<(i64, i64, i64)> {
         let consts: Vec<Option<i64>> = args.iter().map(|a| self.const_int(a)).collect();
         match consts.as_slice() {
@@ -383,6 +398,14 @@ impl Lower<'_> {
                 None
             }
             [Some(min), Some(max), Some(step)] if *step > 0 && max > min && *min >= 0 => {
+                let buckets = (max - min) / step;
+                if buckets > MAX_LHIST_BUCKETS {
+                    let msg = format!(
+                        "lhist() has too many buckets: {buckets}, at most {MAX_LHIST_BUCKETS}"
+                    );
+                    self.error(msg, span, "too many buckets");
+                    return None;
+                }
                 Some((*min, *max, *step))
             }
             [Some(_), Some(_), Some(_)] => {
